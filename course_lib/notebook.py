@@ -1,0 +1,229 @@
+"""The first code cell of every notebook: quiet TensorFlow, seed, and say where we run.
+
+Every notebook in the course starts with the same two lines::
+
+    from course_lib.notebook import setup
+    setup()
+
+Why a helper instead of a handful of imports? Three reasons:
+
+1. **TensorFlow is chatty.** Importing it prints C++ log lines ("oneDNN custom
+   operations are on", "Unable to register cuDNN factory", ...) and Python
+   warnings that say nothing about machine translation. They also land on
+   *stderr*, which the course's notebook tests treat as an error. The log level
+   has to be chosen *before* ``import tensorflow`` runs, so it must happen in the
+   very first cell.
+2. **Reproducibility.** :func:`setup` seeds Python, NumPy and Keras in one go, so
+   re-running a notebook gives the same splits, the same initial weights and
+   (on the CPU) the same numbers.
+3. **Knowing your hardware.** Training an attention model takes minutes on a GPU
+   and much longer on a CPU. The short report tells you at a glance whether you
+   are on Colab, Binder or your own machine, whether a GPU is visible, and
+   whether quick mode (``COURSE_QUICK=1``) is shrinking the training runs.
+
+Only :func:`setup` imports TensorFlow; :func:`quiet_tensorflow`, :func:`in_colab`
+and :func:`in_binder` are cheap and safe to call from anywhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+
+from course_lib import config
+
+#: Printed when no GPU is visible on Colab: where the switch lives in Colab's menus.
+COLAB_GPU_HINT = "Runtime → Change runtime type → T4 GPU"
+
+# (category, message regex, module regex) triples. Each one names a specific,
+# known-harmless warning coming from inside a library, never from your own code:
+# a warning raised by a line you wrote in a notebook (module "__main__") stays
+# visible, because that one is usually worth reading.
+_NOISY_WARNINGS: tuple[tuple[type[Warning], str, str], ...] = (
+    # Deprecations inside the libraries themselves (old NumPy aliases, imp, distutils...).
+    (DeprecationWarning, "",
+     r"(tensorflow|keras|tf_keras|absl|google\.protobuf|flatbuffers|h5py|ml_dtypes|jax)(\.|$)"),
+    (PendingDeprecationWarning, "", r"(tensorflow|keras|absl|google\.protobuf)(\.|$)"),
+    (FutureWarning, "", r"(tensorflow|keras|tf_keras)(\.|$)"),
+    # protobuf: "Protobuf gencode version X is exactly one major version older than ..."
+    (UserWarning, r".*[Pp]rotobuf gencode version", ""),
+    # Keras 3 functional models fed a dict/list whose nesting differs from the inputs.
+    (UserWarning, r".*The structure of `inputs` doesn't match the expected structure", ""),
+    # Keras 3 when restoring a model that was saved before it was trained/compiled.
+    (UserWarning, r".*Skipping variable loading for optimizer", ""),
+    (UserWarning, r".*[Cc]ompiled the loaded model, but the compiled metrics", ""),
+    # Keras 3: a finite tf.data pipeline ends one step before `steps_per_epoch`.
+    (UserWarning, r".*[Yy]our input ran out of data", ""),
+    # NumPy / Matplotlib chatter that appears while plotting on headless machines.
+    (UserWarning, r".*(FigureCanvasAgg is non-interactive|Glyph \d+ .*missing from)", ""),
+    (UserWarning, r".*Matplotlib is building the font cache", ""),
+    (RuntimeWarning, r".*numpy\.(ufunc|dtype) size changed", ""),
+)
+
+# Environment variables read by TensorFlow's C++ runtime when it is *first* imported.
+_QUIET_ENV = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",     # 0 = everything ... 3 = fatal errors only
+    "TF_CPP_MIN_VLOG_LEVEL": "0",
+    "GRPC_VERBOSITY": "ERROR",       # gRPC (pulled in by TensorFlow) logs through absl
+    "GLOG_minloglevel": "2",         # libraries that log through glog
+}
+
+
+def in_colab() -> bool:
+    """True when running inside Google Colab.
+
+    Colab pre-imports its ``google.colab`` package into every kernel and sets
+    ``COLAB_RELEASE_TAG``; either sign is enough.
+    """
+    return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
+
+
+def in_binder() -> bool:
+    """True when running on mybinder.org (BinderHub sets these variables in the pod)."""
+    return "BINDER_SERVICE_HOST" in os.environ or "BINDER_REQUEST" in os.environ
+
+
+def platform_name() -> str:
+    """``"Colab"``, ``"Binder"`` or ``"local"``."""
+    if in_colab():
+        return "Colab"
+    if in_binder():
+        return "Binder"
+    return "local"
+
+
+def quiet_tensorflow() -> None:
+    """Silence TensorFlow's start-up noise without importing TensorFlow.
+
+    Call it before the first ``import tensorflow`` (later calls still silence
+    the Python warnings, but TensorFlow reads its C++ log level only once). It
+
+    * sets ``TF_CPP_MIN_LOG_LEVEL=3`` and friends with ``os.environ.setdefault``,
+      so a level you exported yourself (for debugging) wins;
+    * lowers the Python ``absl`` logger (used by Keras for messages such as
+      "You are saving your model as an HDF5 file") to errors only;
+    * installs *targeted* warning filters: each names a known-harmless warning
+      raised inside TensorFlow, Keras, protobuf, NumPy or Matplotlib. Warnings
+      about your own code are left alone.
+
+    It is idempotent: calling it twice does not stack duplicate filters.
+    """
+    for name, value in _QUIET_ENV.items():
+        os.environ.setdefault(name, value)
+
+    try:
+        from absl import logging as absl_logging  # absl-py ships with TensorFlow
+
+        absl_logging.set_verbosity(absl_logging.ERROR)
+        absl_logging.set_stderrthreshold("error")
+    except ImportError:  # pragma: no cover - absl is a TensorFlow dependency
+        pass
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+    for category, message, module in _NOISY_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category, module=module)
+
+
+@contextlib.contextmanager
+def _stderr_silenced() -> Iterator[None]:
+    """Swallow whatever is written to stderr inside the ``with`` block.
+
+    Two layers: Python's ``sys.stderr`` *and* the operating-system file
+    descriptor 2, because TensorFlow's C++ code writes to the descriptor
+    directly (Jupyter forwards both to the notebook as red "stderr" text).
+    Exceptions still propagate normally, so a failed import is never hidden.
+    """
+    saved_fd = None
+    devnull = None
+    try:
+        sys.stderr.flush()
+        saved_fd = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+    except (OSError, ValueError, AttributeError):  # no real fd 2 (some IDEs/sandboxes)
+        saved_fd = None
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        if saved_fd is not None:
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
+        if devnull is not None:
+            os.close(devnull)
+
+
+def gpu_name() -> str | None:
+    """The name of the first visible GPU (e.g. ``"Tesla T4"``), or ``None``.
+
+    Imports TensorFlow, so call :func:`quiet_tensorflow` (or :func:`setup`) first.
+    """
+    with _stderr_silenced():
+        import tensorflow as tf
+
+        gpus = tf.config.list_physical_devices("GPU")
+        if not gpus:
+            return None
+        try:
+            details = tf.config.experimental.get_device_details(gpus[0])
+        except (RuntimeError, ValueError, TypeError, AttributeError):  # best effort only
+            details = {}
+    name = details.get("device_name") or gpus[0].name
+    if len(gpus) > 1:
+        name += f" (+{len(gpus) - 1} more)"
+    return name
+
+
+def setup(seed: int = config.SEED, verbose: bool = True) -> None:
+    """Prepare a notebook: quiet TensorFlow, import it, seed everything, report.
+
+    Parameters
+    ----------
+    seed:
+        Passed to :func:`course_lib.config.seed_everything` (Python, NumPy and
+        the Keras backend). Change it to see how much results vary between runs.
+    verbose:
+        Print the short environment report (platform, versions, GPU, quick mode).
+
+    The report goes to stdout only. The function returns ``None`` on purpose, so
+    that ``setup()`` as the last line of a cell adds no ``Out[...]`` value.
+    """
+    quiet_tensorflow()
+    with _stderr_silenced():
+        import keras
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+        config.seed_everything(seed)
+    gpu = gpu_name()
+
+    if not verbose:
+        return
+    where = platform_name()
+    if gpu:
+        gpu_line = f"{gpu} ✅"
+    elif where == "Colab":
+        gpu_line = f"none, training will be slow. Switch it on: {COLAB_GPU_HINT}"
+    else:
+        gpu_line = "none (CPU only: fine for the course, training just takes longer)"
+    if config.quick_mode():
+        quick_line = f"ON ({config.QUICK_ENV}=1: training shrunk, data preparation unchanged)"
+    else:
+        quick_line = f"off (set {config.QUICK_ENV}=1 for a fast run through the course)"
+    print(f"Running on : {where}")
+    print(f"TensorFlow : {tf.__version__}   Keras {keras.__version__}")
+    print(f"GPU        : {gpu_line}")
+    print(f"Quick mode : {quick_line}")
+    print(f"Seed       : {seed}")
+
+
+__all__ = [
+    "COLAB_GPU_HINT", "gpu_name", "in_binder", "in_colab", "platform_name", "quiet_tensorflow",
+    "setup",
+]

@@ -1,0 +1,183 @@
+"""From sentences to integer tensors: vocabularies, vectorizers and tf.data pipelines.
+
+Vocabulary layout (both languages)::
+
+    id 0  ''        padding (added by the pipeline, ignored by loss and attention)
+    id 1  '[UNK]'   any word outside the vocabulary
+    id 2… words, most frequent first (ties broken alphabetically, so the
+          vocabulary is the same on every machine)
+
+German sentences are wrapped as ``[start] … [end]`` before vectorising. For teacher
+forcing the decoder reads the sentence without its last token and learns to
+predict it shifted by one::
+
+    target        [start] ich habe hunger . [end]
+    decoder input [start] ich habe hunger .
+    labels        ich     habe hunger . [end]
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+import keras
+
+PAD, UNK, START, END = "", "[UNK]", "[start]", "[end]"
+Pair = tuple[str, str]
+
+
+def wrap_target(german: str) -> str:
+    """``'ich bin da .'`` → ``'[start] ich bin da . [end]'``."""
+    return f"{START} {german} {END}"
+
+
+def build_vocabulary(texts: Iterable[str], max_size: int, reserved: tuple[str, ...] = ()) -> list[str]:
+    """Return ``['', '[UNK]', *reserved, most frequent words…]`` with at most ``max_size`` entries.
+
+    Counting ourselves (instead of ``TextVectorization.adapt``) makes the order of
+    equally frequent words explicit and deterministic.
+    """
+    counts = Counter(word for text in texts for word in text.split())
+    for token in reserved:
+        counts.pop(token, None)
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    head = [PAD, UNK, *reserved]
+    return head + [word for word, _ in ranked[: max(max_size - len(head), 0)]]
+
+
+def make_vectorizer(vocabulary: list[str]) -> keras.layers.TextVectorization:
+    """A ``TextVectorization`` layer for already-normalised, space-separated text.
+
+    ``standardize=None`` because :func:`course_lib.data.normalize` did the cleaning,
+    and it must not strip the brackets of ``[start]``/``[end]``.
+    """
+    if vocabulary[:2] != [PAD, UNK]:
+        raise ValueError("a vocabulary must start with '' (padding) and '[UNK]'")
+    layer = keras.layers.TextVectorization(standardize=None, split="whitespace", ragged=True)
+    layer.set_vocabulary(vocabulary)
+    return layer
+
+
+class Vectorizers:
+    """Source and target vectorizers built from the training pairs, saved and reloaded exactly."""
+
+    def __init__(self, source_vocab: list[str], target_vocab: list[str]):
+        self.source_vocab = list(source_vocab)
+        self.target_vocab = list(target_vocab)
+        self.source = make_vectorizer(self.source_vocab)
+        self.target = make_vectorizer(self.target_vocab)
+        self.start_id = self.target_vocab.index(START)
+        self.end_id = self.target_vocab.index(END)
+
+    @classmethod
+    def from_pairs(cls, pairs: list[Pair], source_size: int, target_size: int) -> "Vectorizers":
+        """Count words on the *training* pairs only (the test set must stay unseen)."""
+        source_vocab = build_vocabulary((en for en, _ in pairs), source_size)
+        target_vocab = build_vocabulary((de for _, de in pairs), target_size, reserved=(START, END))
+        return cls(source_vocab, target_vocab)
+
+    # ---- ids <-> text
+    def source_ids(self, sentences: list[str]) -> tf.RaggedTensor:
+        """Normalised English sentences → ragged ids, shape (batch, None)."""
+        return self.source(tf.constant(sentences))
+
+    def target_ids(self, sentences: list[str]) -> tf.RaggedTensor:
+        """Normalised German sentences → ragged ids of ``[start] … [end]``, shape (batch, None)."""
+        return self.target(tf.constant([wrap_target(s) for s in sentences]))
+
+    def target_text(self, ids, strip_special: bool = True) -> str:
+        """One row of target ids → text; stops at ``[end]``, drops padding and ``[start]``."""
+        words = []
+        for i in np.asarray(ids).tolist():
+            word = self.target_vocab[i]
+            if strip_special and word == END:
+                break
+            if strip_special and word in (PAD, START):
+                continue
+            words.append(word)
+        return " ".join(words)
+
+    def source_tokens(self, ids) -> list[str]:
+        """One row of source ids → tokens (padding dropped, unknown words shown as [UNK])."""
+        return [self.source_vocab[i] for i in np.asarray(ids).tolist() if i != 0]
+
+    # ---- persistence
+    def save(self, folder: str | Path) -> None:
+        """Write ``source_vocab.json`` and ``target_vocab.json`` (exact lists, ids = positions)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, vocab in (("source_vocab.json", self.source_vocab),
+                            ("target_vocab.json", self.target_vocab)):
+            (folder / name).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: str | Path) -> "Vectorizers":
+        folder = Path(folder)
+        vocabs = []
+        for name in ("source_vocab.json", "target_vocab.json"):
+            path = folder / name
+            if not path.exists():
+                raise FileNotFoundError(f"{path} is missing: this folder holds no saved vocabulary")
+            vocabs.append(json.loads(path.read_text(encoding="utf-8")))
+        return cls(*vocabs)
+
+
+# --------------------------------------------------------------------------- tf.data
+
+
+def shift_for_teacher_forcing(source: tf.Tensor, target: tf.Tensor):
+    """``(source, target)`` → ``((source, decoder_input), labels)``.
+
+    target (batch, T) → decoder_input = target[:, :-1], labels = target[:, 1:], both (batch, T-1).
+    """
+    return (source, target[:, :-1]), target[:, 1:]
+
+
+def make_dataset(
+    pairs: list[Pair],
+    vectorizers: Vectorizers,
+    batch_size: int = 128,
+    shuffle: bool = True,
+    bucketing: bool = True,
+    seed: int = 1234,
+) -> tf.data.Dataset:
+    """Build the training pipeline: vectorise → shuffle → batch (bucketed or not) → shift → prefetch.
+
+    Each element is ``((source_ids, decoder_input), labels)`` with shapes
+    ``((batch, S), (batch, T-1)), (batch, T-1)``; S and T vary per batch because
+    each batch is padded (with 0) only to its own longest sentence.
+    With ``bucketing=True`` sentences of similar length are batched together
+    (``tf.data.Dataset.bucket_by_sequence_length``), which wastes far less padding.
+    """
+    source = vectorizers.source_ids([en for en, _ in pairs])  # ragged (N, None)
+    target = vectorizers.target_ids([de for _, de in pairs])  # ragged (N, None)
+    ds = tf.data.Dataset.from_tensor_slices((source, target))
+    if shuffle:
+        ds = ds.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
+    if bucketing:
+        boundaries = [4, 6, 8, 10, 12, 15, 20, 30]
+        ds = ds.bucket_by_sequence_length(
+            element_length_func=lambda s, t: tf.maximum(tf.shape(s)[0], tf.shape(t)[0]),
+            bucket_boundaries=boundaries,
+            bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+        )
+    else:
+        ds = ds.padded_batch(batch_size)
+    return ds.map(shift_for_teacher_forcing, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+        tf.data.AUTOTUNE
+    )
+
+
+def padding_fraction(dataset: tf.data.Dataset) -> float:
+    """Fraction of all positions in the batches (source and decoder input) that are padding."""
+    padded = total = 0
+    for (source, decoder_input), _ in dataset:
+        for tensor in (source, decoder_input):
+            padded += int(tf.reduce_sum(tf.cast(tensor == 0, tf.int64)))
+            total += int(tf.size(tensor))
+    return padded / max(total, 1)
