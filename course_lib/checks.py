@@ -196,7 +196,7 @@ def compare_values(got: Any, expected: Any, rtol: float = RTOL, atol: float = AT
             return False, f"expected a {type(expected).__name__}, got a {type(got).__name__}"
         if len(got) != len(expected):
             return False, f"length {len(got)} but expected length {len(expected)}"
-        for i, (g, e) in enumerate(zip(got, expected)):
+        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
             ok, why = compare_values(g, e, rtol, atol)
             if not ok:
                 return False, f"at position {i}: {why}"

@@ -271,7 +271,8 @@ def attention_entropy(weights: Any) -> np.ndarray:
     """
     w = check_attention(weights)  # (T, S)
     log_w = np.log(w, out=np.zeros_like(w), where=w > 0)  # log(0) replaced by 0
-    return -(w * log_w).sum(axis=1)  # (T,)
+    entropy = -(w * log_w).sum(axis=1)  # (T,)
+    return entropy + 0.0  # turns -0.0 into 0.0, so tables print nicely
 
 
 def max_attention_positions(weights: Any) -> np.ndarray:

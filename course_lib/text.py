@@ -156,7 +156,10 @@ def make_dataset(
     """
     source = vectorizers.source_ids([en for en, _ in pairs])  # ragged (N, None)
     target = vectorizers.target_ids([de for _, de in pairs])  # ragged (N, None)
-    ds = tf.data.Dataset.from_tensor_slices((source, target))
+    # Store padded rectangles plus true lengths; each element is cut back to its length.
+    ds = tf.data.Dataset.from_tensor_slices(
+        (source.to_tensor(), source.row_lengths(), target.to_tensor(), target.row_lengths())
+    ).map(lambda s, s_len, t, t_len: (s[:s_len], t[:t_len]))  # (S_i,), (T_i,)
     if shuffle:
         ds = ds.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
     if bucketing:

@@ -300,20 +300,22 @@ def test_metrics_module_does_not_import_tensorflow():
 # Property tests: equal to sacrebleu on random corpora
 # ---------------------------------------------------------------------------
 
-VOCAB = ["a", "b", "c", "d"]  # tiny vocabulary, so n-grams of every order match often
-MIXED_CASE_VOCAB = ["a", "A", "b", "B", "c"]
+# Tokens are single letters from a tiny vocabulary, so n-grams of every order match often.
+# A sentence is drawn as a string of letters (cheap for Hypothesis), then spaced out.
+VOCAB = "abcd"
+MIXED_CASE_VOCAB = "aAbBc"
 SEPARATORS = [" ", " ", " ", "  ", "\t", " \n "]
 
 
 def sentences(vocab=VOCAB, max_len=10):
     """Whitespace-joined sentences, often 0-3 tokens, with odd spacing now and then."""
-    tokens = st.one_of(
-        st.lists(st.sampled_from(vocab), max_size=3),
-        st.lists(st.sampled_from(vocab), max_size=max_len),
+    letters = st.one_of(
+        st.text(alphabet=vocab, max_size=3),
+        st.text(alphabet=vocab, max_size=max_len),
     )
     return st.builds(
         lambda words, separator, padding: padding + separator.join(words) + padding,
-        tokens,
+        letters,
         st.sampled_from(SEPARATORS),
         st.sampled_from(["", "", " ", "\n"]),
     )

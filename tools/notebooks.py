@@ -144,8 +144,7 @@ def _is_header(cell: NotebookNode) -> bool:
 
 
 def _is_setup(cell: NotebookNode) -> bool:
-    return cell.cell_type == "code" and (
-        "course_lib.notebook import setup" in cell.source or "import course_lib" in cell.source)
+    return cell.cell_type == "code" and "course_lib" in cell.source
 
 
 def apply_header_cells(nb: NotebookNode, folder: str, filename: str) -> NotebookNode:

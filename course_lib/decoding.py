@@ -1,0 +1,247 @@
+"""Turning a trained model into translations: greedy search, beam search, ``Translator``.
+
+At inference time there is no German sentence to feed the decoder; it must read
+its *own* previous prediction at every step ("free-running" decoding)::
+
+    token = [start]
+    repeat: logits, carry, weights = model.decode_step(token, carry)
+            token = argmax(logits)            (greedy)
+    until every sentence has produced [end] or max_length is reached
+
+Both models offer ``encode`` / ``decode_step`` (see :mod:`course_lib.models`), so
+the same search code serves the baseline and the attention models.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import tensorflow as tf
+
+from .data import normalize
+from .text import Vectorizers
+
+
+# --------------------------------------------------------------------------- greedy
+
+
+@dataclass
+class Decoded:
+    """Output of a search: ids (batch, L), lengths (batch,), weights (batch, L, S) or None."""
+
+    ids: np.ndarray
+    lengths: np.ndarray
+    weights: np.ndarray | None
+
+
+def greedy_decode(model, source_ids, start_id: int, end_id: int, max_length: int) -> Decoded:
+    """Batched greedy decoding as one compiled loop (``tf.function``).
+
+    source_ids (batch, S). A sentence stops at its first ``[end]`` (included in its
+    length); afterwards it emits padding while the others finish.
+    """
+    source_ids = tf.cast(source_ids, tf.int32)
+    ids, lengths, weights = _greedy_graph(model, source_ids, start_id, end_id, max_length)
+    return Decoded(ids.numpy(), lengths.numpy(),
+                   weights.numpy() if model.has_attention else None)
+
+
+@tf.function(reduce_retracing=True)
+def _greedy_graph(model, source_ids, start_id, end_id, max_length):
+    batch = tf.shape(source_ids)[0]
+    source_len = tf.shape(source_ids)[1]
+    carry = model.encode(source_ids)
+    token = tf.fill([batch], tf.constant(start_id, tf.int32))          # (batch,)
+    done = tf.zeros([batch], tf.bool)
+    lengths = tf.zeros([batch], tf.int32)
+    all_ids = tf.TensorArray(tf.int32, size=max_length)
+    all_weights = tf.TensorArray(tf.float32, size=max_length)
+    for step in tf.range(max_length):
+        logits, carry, weights = model.decode_step(token, carry)        # (batch, V)
+        token = tf.cast(tf.argmax(logits, axis=-1), tf.int32)           # (batch,)
+        token = tf.where(done, 0, token)                                 # padding once done
+        all_ids = all_ids.write(step, token)
+        if weights is None:
+            weights = tf.zeros([batch, source_len], tf.float32)
+        all_weights = all_weights.write(step, tf.where(done[:, None], 0.0,
+                                                       tf.cast(weights, tf.float32)))
+        lengths += tf.cast(tf.logical_not(done), tf.int32)
+        done = tf.logical_or(done, token == end_id)
+        if tf.reduce_all(done):
+            break
+    ids = tf.transpose(all_ids.stack())                                 # (batch, L)
+    weights = tf.transpose(all_weights.stack(), (1, 0, 2))              # (batch, L, S)
+    return ids, lengths, weights
+
+
+# --------------------------------------------------------------------------- beam search
+
+
+def beam_search(model, source_ids, start_id: int, end_id: int, max_length: int,
+                beam_width: int = 4, length_penalty: float = 1.0) -> Decoded:
+    """Beam search, one sentence at a time, with length normalisation.
+
+    Keeps the ``beam_width`` best partial translations by total log-probability;
+    finished hypotheses are ranked by ``log_prob / length ** length_penalty`` so that
+    short outputs are not favoured just for having fewer negative terms.
+    ``beam_width=1`` gives exactly the greedy result.
+    """
+    results = [_beam_one(model, np.asarray(row)[None], start_id, end_id, max_length,
+                         beam_width, length_penalty) for row in np.asarray(source_ids)]
+    longest = max(len(ids) for ids, _ in results)
+    source_len = np.asarray(source_ids).shape[1]
+    ids = np.zeros((len(results), longest), np.int32)
+    weights = np.zeros((len(results), longest, source_len), np.float32)
+    for i, (row_ids, row_weights) in enumerate(results):
+        ids[i, :len(row_ids)] = row_ids
+        if row_weights is not None:
+            weights[i, :len(row_ids)] = row_weights
+    lengths = np.array([len(r[0]) for r in results])
+    return Decoded(ids, lengths, weights if model.has_attention else None)
+
+
+def _beam_one(model, source_ids, start_id, end_id, max_length, width, alpha):
+    carry = model.encode(tf.cast(source_ids, tf.int32))
+    beams = [([], 0.0, [])]  # (token ids, total log-prob, attention rows)
+    finished = []
+    carries = carry
+    for _ in range(max_length):
+        tokens = tf.constant([b[0][-1] if b[0] else start_id for b in beams], tf.int32)
+        logits, new_carry, weights = model.decode_step(tokens, carries)
+        log_probs = tf.nn.log_softmax(logits, axis=-1).numpy()            # (beams, V)
+        candidates = []
+        for b, (ids, score, rows) in enumerate(beams):
+            best = np.argsort(-log_probs[b])[:width]
+            row = None if weights is None else np.asarray(weights[b])
+            for token in best:
+                candidates.append((score + float(log_probs[b, token]), b, int(token), row))
+        candidates.sort(key=lambda c: -c[0])
+        next_beams, parents = [], []
+        for score, b, token, row in candidates:
+            ids, rows = beams[b][0] + [token], beams[b][2] + [row]
+            if token == end_id:
+                finished.append((ids, score, rows))
+            else:
+                next_beams.append((ids, score, rows))
+                parents.append(b)
+            if len(next_beams) == width:
+                break
+        if len(finished) >= width or not next_beams:
+            break
+        beams = next_beams
+        carries = tf.nest.map_structure(lambda t: tf.gather(t, parents), new_carry)
+    pool = finished or beams
+    ids, _, rows = max(pool, key=lambda h: h[1] / max(len(h[0]), 1) ** alpha)
+    return ids, (None if rows[0] is None else np.stack(rows))
+
+
+# --------------------------------------------------------------------------- translator
+
+
+@dataclass
+class Translation:
+    """One translated sentence with everything needed to inspect it."""
+
+    source: str                       # the input as given
+    source_tokens: list[str]          # normalised tokens the model saw ([UNK] for unknown words)
+    tokens: list[str]                 # generated German tokens, [end] included if produced
+    text: str                         # detokenised German sentence
+    weights: np.ndarray | None = None  # (len(tokens), len(source_tokens)) attention, if any
+    unknown_words: list[str] = field(default_factory=list)
+    truncated: bool = False
+
+
+class TranslationInputError(ValueError):
+    """An input sentence the translator refuses (empty, or no known word at all)."""
+
+
+def detokenize(tokens: list[str]) -> str:
+    """Join tokens, re-attaching punctuation: ``['ich', 'bin', 'da', '.']`` → ``'ich bin da.'``."""
+    text = " ".join(tokens)
+    for mark in (".", ",", "!", "?", ":", ";"):
+        text = text.replace(f" {mark}", mark)
+    return text
+
+
+class Translator:
+    """``Translator(model, vectorizers).translate(["I am hungry."])`` → German strings.
+
+    Behaviour on awkward input (documented and tested):
+
+    * empty or whitespace-only sentence → :class:`TranslationInputError` naming its index;
+    * unknown words are mapped to ``[UNK]`` and listed in ``Translation.unknown_words``;
+      a sentence made *only* of unknown words → :class:`TranslationInputError`;
+    * a sentence longer than ``max_source_tokens`` is cut to that length with a warning
+      (``Translation.truncated`` is True); the model never saw longer inputs.
+    """
+
+    def __init__(self, model, vectorizers: Vectorizers, max_source_tokens: int = 40,
+                 max_output_tokens: int = 50, lowercase: bool = True):
+        self.model = model
+        self.vectorizers = vectorizers
+        self.max_source_tokens = max_source_tokens
+        self.max_output_tokens = max_output_tokens
+        self.lowercase = lowercase
+
+    def _prepare(self, sentences: list[str]):
+        known = set(self.vectorizers.source_vocab)
+        rows, unknown, truncated = [], [], []
+        for index, sentence in enumerate(sentences):
+            tokens = normalize(sentence, self.lowercase).split()
+            if not tokens:
+                raise TranslationInputError(f"sentence {index} is empty: nothing to translate")
+            cut = len(tokens) > self.max_source_tokens
+            if cut:
+                warnings.warn(f"sentence {index} has {len(tokens)} tokens; translating only the "
+                              f"first {self.max_source_tokens}", stacklevel=3)
+                tokens = tokens[: self.max_source_tokens]
+            missing = [t for t in tokens if t not in known]
+            if len(missing) == len(tokens):
+                raise TranslationInputError(
+                    f"sentence {index} ({sentence!r}) has no word the model knows: {missing}")
+            rows.append(tokens)
+            unknown.append(missing)
+            truncated.append(cut)
+        return rows, unknown, truncated
+
+    def translate(self, sentences: list[str] | str, beam_width: int = 1,
+                  batch_size: int = 64) -> list[Translation]:
+        """Translate sentences (a list, or one string). ``beam_width > 1`` uses beam search."""
+        if isinstance(sentences, str):
+            sentences = [sentences]
+        rows, unknown, truncated = self._prepare(list(sentences))
+        out = []
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start:start + batch_size]
+            source = self.vectorizers.source_ids([" ".join(r) for r in chunk]).to_tensor()
+            decoded = self.search(source, beam_width)
+            for i, tokens in enumerate(chunk):
+                j = start + i
+                out.append(self._translation(sentences[j], source[i], decoded, i,
+                                             unknown[j], truncated[j], len(tokens)))
+        return out
+
+    def search(self, source_ids, beam_width: int = 1) -> Decoded:
+        v = self.vectorizers
+        if beam_width <= 1:
+            return greedy_decode(self.model, source_ids, v.start_id, v.end_id,
+                                 self.max_output_tokens)
+        return beam_search(self.model, source_ids, v.start_id, v.end_id,
+                           self.max_output_tokens, beam_width)
+
+    def _translation(self, sentence, source_row, decoded, i, unknown, truncated, n_source):
+        length = int(decoded.lengths[i])
+        ids = decoded.ids[i, :length]
+        tokens = [self.vectorizers.target_vocab[t] for t in ids]
+        words = [t for t in tokens if t != "[end]"]
+        weights = None
+        if decoded.weights is not None:
+            weights = decoded.weights[i, :length, :n_source]
+        source_tokens = self.vectorizers.source_tokens(source_row)  # unknown words → [UNK]
+        return Translation(sentence, source_tokens, tokens, detokenize(words), weights,
+                           unknown, truncated)
+
+    def __call__(self, sentences, **kwargs) -> list[str]:
+        return [t.text for t in self.translate(sentences, **kwargs)]
