@@ -4,19 +4,27 @@ Every exercise in the chapters ends with a check cell such as::
 
     check_tokenize(tokenize)
 
-Each chapter's check function is a thin wrapper around :func:`run_check`: it
-lists a few :class:`Case` objects (arguments, expected value, and a *hint* that
-names the idea being tested) and lets :func:`run_check` do the rest::
+Each chapter's check function is a thin wrapper around :func:`check` (or
+:func:`run_check`): it lists a few :class:`Case` objects (arguments, expected
+value, and a *hint* that names the idea being tested) and lets the helper do the
+rest::
 
-    from course_lib.checks import Case, run_check
+    from course_lib.checks import Case, check
 
     def check_tokenize(fn):
-        return run_check("tokenize", fn, [
+        check("tokenize", fn, [
             Case(args=("Hi!",), expected=["hi", "!"],
                  hint="Lower-case first, then split punctuation off words."),
             Case(args=("",), expected=[],
                  hint="An empty sentence has no tokens."),
         ])
+
+Use :func:`check` (returns ``None``) for the wrappers called in notebooks and
+:func:`run_check` (returns ``True``/``False``) in tests. A wrapper that returns
+the bool makes ``check_tokenize(tokenize)`` show ``True`` as the cell's value,
+and a trailing ``;`` does not hide it under nbval (nbval runs cells with
+``store_history=False``, so IPython cannot see the semicolon): the stored and
+the re-computed outputs would then differ.
 
 What the learner sees:
 
@@ -279,9 +287,8 @@ def run_check(name: str, fn: Callable[..., Any], cases: Iterable[Case | Mapping[
         :class:`Case` objects, or dicts with the same keys.
 
     Everything is printed to stdout (no tracebacks, nothing on stderr), one
-    line per failing case. In a notebook, end the cell with ``;`` (or have the
-    chapter wrapper return ``None``) if you do not want ``True`` shown as the
-    cell's output value.
+    line per failing case. In notebooks prefer :func:`check`, which returns
+    ``None`` so that no ``True`` appears as the cell's value.
     """
     cases = [_as_case(c) for c in cases]
     n = len(cases)
@@ -319,6 +326,12 @@ def run_check(name: str, fn: Callable[..., Any], cases: Iterable[Case | Mapping[
     return False
 
 
+def check(name: str, fn: Callable[..., Any], cases: Iterable[Case | Mapping[str, Any]]
+          ) -> None:
+    """:func:`run_check` for notebook cells: same messages, returns ``None``."""
+    run_check(name, fn, cases)
+
+
 def short_repr_text(text: str, limit: int = _MAX_REPR) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -328,4 +341,6 @@ def _with_hint(line: str, case: Case) -> str:
     return f"{line}. Hint: {case.hint}" if case.hint else line
 
 
-__all__ = ["ATOL", "RTOL", "Case", "compare_values", "describe_call", "run_check", "short_repr"]
+__all__ = [
+    "ATOL", "RTOL", "Case", "check", "compare_values", "describe_call", "run_check", "short_repr",
+]

@@ -75,7 +75,8 @@ def ascii_only_clean(text: str) -> str:
     """The ASCII-only cleaner of a popular tutorial, kept here to show what it breaks.
 
     It strips accents via NFD decomposition and then deletes every character that is
-    not a-z or basic punctuation: "Grüß" becomes "gru" and "Straße" becomes "strae".
+    not a-z or basic punctuation (replacing it with a space): "Grüß" becomes "gru" and
+    "Straße" becomes "stra e", one word torn in two.
     Do not use it for German.
     """
     decomposed = unicodedata.normalize("NFD", text.lower().strip())

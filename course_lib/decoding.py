@@ -15,6 +15,7 @@ the same search code serves the baseline and the attention models.
 from __future__ import annotations
 
 import warnings
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -42,14 +43,28 @@ def greedy_decode(model, source_ids, start_id: int, end_id: int, max_length: int
     source_ids (batch, S). A sentence stops at its first ``[end]`` (included in its
     length); afterwards it emits padding while the others finish.
     """
-    source_ids = tf.cast(source_ids, tf.int32)
-    ids, lengths, weights = _greedy_graph(model, source_ids, start_id, end_id, max_length)
+    compiled = _compiled_greedy(model, start_id, end_id, max_length)
+    ids, lengths, weights = compiled(tf.cast(source_ids, tf.int32))
     return Decoded(ids.numpy(), lengths.numpy(),
                    weights.numpy() if model.has_attention else None)
 
 
-@tf.function(reduce_retracing=True)
-def _greedy_graph(model, source_ids, start_id, end_id, max_length):
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _compiled_greedy(model, start_id, end_id, max_length):
+    """One traced graph per (model, settings), for any batch size and source length."""
+    per_model = _COMPILED.setdefault(model, {})
+    key = (start_id, end_id, max_length)
+    if key not in per_model:
+        per_model[key] = tf.function(
+            lambda source_ids: _greedy_loop(model, source_ids, start_id, end_id, max_length),
+            input_signature=[tf.TensorSpec([None, None], tf.int32)],
+        )
+    return per_model[key]
+
+
+def _greedy_loop(model, source_ids, start_id, end_id, max_length):
     batch = tf.shape(source_ids)[0]
     source_len = tf.shape(source_ids)[1]
     carry = model.encode(source_ids)
@@ -185,7 +200,7 @@ class Translator:
         self.max_output_tokens = max_output_tokens
         self.lowercase = lowercase
 
-    def _prepare(self, sentences: list[str]):
+    def _prepare(self, sentences: list[str], strict: bool = True):
         known = set(self.vectorizers.source_vocab)
         rows, unknown, truncated = [], [], []
         for index, sentence in enumerate(sentences):
@@ -198,7 +213,7 @@ class Translator:
                               f"first {self.max_source_tokens}", stacklevel=3)
                 tokens = tokens[: self.max_source_tokens]
             missing = [t for t in tokens if t not in known]
-            if len(missing) == len(tokens):
+            if strict and len(missing) == len(tokens):
                 raise TranslationInputError(
                     f"sentence {index} ({sentence!r}) has no word the model knows: {missing}")
             rows.append(tokens)
@@ -207,11 +222,15 @@ class Translator:
         return rows, unknown, truncated
 
     def translate(self, sentences: list[str] | str, beam_width: int = 1,
-                  batch_size: int = 64) -> list[Translation]:
-        """Translate sentences (a list, or one string). ``beam_width > 1`` uses beam search."""
+                  batch_size: int = 64, strict: bool = True) -> list[Translation]:
+        """Translate sentences (a list, or one string). ``beam_width > 1`` uses beam search.
+
+        ``strict=False`` (used by evaluation) translates a sentence of unknown words
+        anyway instead of raising, so a test set is always scored in full.
+        """
         if isinstance(sentences, str):
             sentences = [sentences]
-        rows, unknown, truncated = self._prepare(list(sentences))
+        rows, unknown, truncated = self._prepare(list(sentences), strict)
         out = []
         for start in range(0, len(rows), batch_size):
             chunk = rows[start:start + batch_size]

@@ -62,6 +62,7 @@ def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Mode
         optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0),
         loss=masked_loss,
         metrics=[MaskedAccuracy()],
+        jit_compile=False,  # batches vary in length; XLA would recompile for every shape
     )
     return model
 
@@ -115,7 +116,7 @@ def train(
     on KeyboardInterrupt the best checkpoint is reloaded into ``model`` and training
     returns normally with ``interrupted=True``.
     """
-    if model.optimizer is None:
+    if getattr(model, "optimizer", None) is None:
         compile_model(model, learning_rate)
     recorder = _KeepHistory()
     callbacks = [

@@ -357,6 +357,11 @@ def test_run_check_numeric_report_and_compare_messages(capfd):
     assert "(rows must sum to 1)" in out and "Hint: normalise" in out
 
 
+def test_check_prints_the_same_but_returns_none(capfd):
+    assert checks.check("double", _double, [Case(args=(1,), expected=2)]) is None
+    assert capfd.readouterr().out == "✅ double: all 1 cases pass\n"
+
+
 def test_run_check_not_implemented(capfd):
     def stub(x):
         raise NotImplementedError("Exercise: write this function")

@@ -435,7 +435,7 @@ def execute(root: Path = ROOT, names: Sequence[str] = ()) -> int:
         try:
             nb = execute_notebook(path)
         except Exception as exc:  # noqa: BLE001 - report and go on with the next one
-            print(f"✗ {SOLUTIONS}/{name}: execution failed, file left unchanged:\n{exc}")
+            print(f"✗ {SOLUTIONS}/{name}: execution failed, outputs not saved:\n{exc}")
             status = 1
             continue
         write(nb, path)

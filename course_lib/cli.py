@@ -1,0 +1,260 @@
+"""``python -m course_lib``: the course without a notebook.
+
+    python -m course_lib data                      corpus summary (JSON)
+    python -m course_lib train --model attention --out runs/attention
+    python -m course_lib evaluate runs/attention --pairs test.tsv
+    python -m course_lib translate runs/attention "I am hungry." --heatmap hm.png
+    python -m course_lib bleu --hyp hyp.txt --ref ref1.txt --ref ref2.txt
+    python -m course_lib demo                      the README's end-to-end run
+
+Expected mistakes (a missing folder, a malformed file, an empty sentence…) end with
+a one-line message and exit code 2, not a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from .notebook import quiet_tensorflow
+
+
+class CliError(Exception):
+    """An expected user mistake: printed as one line, exit code 2."""
+
+
+def _print_json(payload: dict) -> None:
+    print(json.dumps(payload, indent=1, ensure_ascii=False, default=float))
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def cmd_data(args) -> None:
+    from .data import prepare_data
+
+    data = prepare_data(args.source, verbose=False)
+    _print_json(data.summary())
+
+
+def cmd_train(args) -> None:
+    from .data import prepare_data
+    from .runs import RunSettings, train_run
+
+    settings = RunSettings.for_mode(args.model)
+    if args.quick:
+        from . import config
+
+        quick = config.TrainConfig.quick()
+        settings = RunSettings(kind=args.model, epochs=quick.epochs,
+                               max_train_pairs=quick.max_train_pairs, patience=quick.patience)
+    overrides = {key: value for key, value in (
+        ("epochs", args.epochs), ("max_train_pairs", args.max_pairs), ("units", args.units),
+        ("embedding_dim", args.embedding_dim), ("source_vocab", args.source_vocab),
+        ("target_vocab", args.target_vocab), ("batch_size", args.batch_size))
+        if value is not None}
+    settings = RunSettings(**{**settings.__dict__, **overrides})
+    data = prepare_data(args.source, verbose=False)
+    run = train_run(data, settings, args.out, verbose=1 if sys.stdout.isatty() else 2)
+    md = run.metadata
+    _print_json({"out": str(args.out), "kind": md["kind"], "parameters": md["parameters"],
+                 "train_seconds": md["train_seconds"], "epochs_run": md["epochs_run"],
+                 "interrupted": md["interrupted"], "final_metrics": md["final_metrics"],
+                 "hardware": md["hardware"]})
+
+
+def cmd_evaluate(args) -> None:
+    from .evaluation import evaluate, read_pairs_file
+    from .runs import load_run
+
+    pairs = read_pairs_file(args.pairs)
+    run = load_run(args.run)
+    result = evaluate(run.translator, pairs, beam_width=args.beam, out=args.out)
+    payload = result.to_json()
+    if args.out:
+        payload["translations"] = str(args.out)
+    _print_json(payload)
+
+
+def cmd_translate(args) -> None:
+    from .runs import load_run
+
+    run = load_run(args.run)
+    translations = run.translator.translate(args.sentences, beam_width=args.beam)
+    for index, tr in enumerate(translations):
+        print(tr.text)
+        if tr.unknown_words:
+            print(f"  (unknown words: {', '.join(tr.unknown_words)})")
+        if args.heatmap:
+            if tr.weights is None:
+                raise CliError(f"--heatmap needs an attention model; {args.run} is a "
+                               f"{run.metadata['kind']} model")
+            path = _numbered(Path(args.heatmap), index, len(translations))
+            _save_heatmap(tr, path)
+            print(f"  heatmap: {path}")
+
+
+def cmd_bleu(args) -> None:
+    from . import metrics
+
+    hypotheses = _read_lines(args.hyp)
+    streams = [_read_lines(path) for path in args.ref]
+    for path, stream in zip(args.ref, streams):
+        if len(stream) != len(hypotheses):
+            raise CliError(f"{path} has {len(stream)} lines but {args.hyp} has "
+                           f"{len(hypotheses)}: reference files must be parallel to the hypotheses")
+    references = [list(refs) for refs in zip(*streams)]
+    stats = metrics.corpus_bleu(hypotheses, references, lowercase=args.lowercase,
+                                return_stats=True)
+    _print_json({"bleu": stats.score, "precisions": list(stats.precisions),
+                 "brevity_penalty": stats.bp, "hyp_len": stats.hyp_len, "ref_len": stats.ref_len,
+                 "sentences": len(hypotheses), "references": len(streams)})
+
+
+def cmd_demo(args) -> None:
+    from .data import prepare_data
+    from .evaluation import evaluate
+    from .runs import RunSettings, train_run
+
+    out = Path(args.out)
+    start = time.perf_counter()
+    print("1/4 Preparing the data …")
+    data = prepare_data(args.source)
+    print(f"    {data.stats['pairs']:,} pairs; train/val/test "
+          f"{len(data.train):,}/{len(data.val):,}/{len(data.test):,}")
+    runs = {}
+    for step, kind in ((2, "baseline"), (3, "attention")):
+        settings = RunSettings(kind=kind, **DEMO_SETTINGS)
+        print(f"{step}/4 Training the {kind} model ({settings.epochs} epochs on the first "
+              f"{settings.max_train_pairs:,} training pairs, {settings.units} units) …")
+        runs[kind] = train_run(data, settings, out / kind, verbose=2)
+    print("4/4 Evaluating on the test split (free-running greedy decoding, multi-reference) …")
+    rows = []
+    for kind, run in runs.items():
+        result = evaluate(run.translator, data.test, out=out / f"{kind}_test_translations.tsv")
+        rows.append({"model": kind, **{k: result.scores[k] for k in ("bleu", "chrf", "exact_match")},
+                     "train_s": run.metadata["train_seconds"],
+                     "parameters": run.metadata["parameters"]})
+    _print_table(rows)
+    example = "Tom is my friend."
+    tr = runs["attention"].translator.translate([example])[0]
+    heatmap = _save_heatmap(tr, out / "attention_heatmap.png")
+    print(f"\n{example!r} → {tr.text!r}")
+    print(f"Heatmap:      {heatmap}")
+    print(f"Models:       {out / 'baseline'}, {out / 'attention'}")
+    print(f"Translations: {out}/*_test_translations.tsv")
+    print(f"Total time:   {time.perf_counter() - start:.0f} s")
+    (out / "demo_results.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+
+
+#: The demo's embedded default: small enough for a few minutes on 2 CPU cores.
+DEMO_SETTINGS = dict(source_vocab=4000, target_vocab=5000, embedding_dim=64, units=128,
+                     epochs=3, max_train_pairs=20000, patience=1)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _read_lines(path) -> list[str]:
+    path = Path(path)
+    if not path.is_file():
+        raise CliError(f"file {path} does not exist")
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def _numbered(path: Path, index: int, count: int) -> Path:
+    return path if count == 1 else path.with_name(f"{path.stem}-{index + 1}{path.suffix}")
+
+
+def _save_heatmap(translation, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plotting import attention_heatmap
+
+    fig = attention_heatmap(translation.weights, translation.source_tokens, translation.tokens,
+                            title=f"{translation.source} → {translation.text}", path=path)
+    plt.close(fig)
+    return path
+
+
+def _print_table(rows: list[dict]) -> None:
+    print(f"\n{'model':<10} {'BLEU':>6} {'chrF':>6} {'exact':>6} {'train s':>8} {'params':>10}")
+    for r in rows:
+        print(f"{r['model']:<10} {r['bleu']:6.2f} {r['chrf']:6.2f} {r['exact_match']:6.1%} "
+              f"{r['train_s']:8.0f} {r['parameters']:10,}")
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m course_lib", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    source_help = "corpus zip or deu.txt (default: $COURSE_DATA, the cache, or a download)"
+
+    p = sub.add_parser("data", help="locate/download the corpus and print a JSON summary")
+    p.add_argument("--source", help=source_help)
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("train", help="train a model and save it to a run folder")
+    p.add_argument("--model", choices=["baseline", "attention", "luong"], required=True)
+    p.add_argument("--out", required=True, type=Path, help="run folder to write")
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--max-pairs", type=int, help="use only the first N training pairs")
+    p.add_argument("--units", type=int)
+    p.add_argument("--embedding-dim", type=int)
+    p.add_argument("--source-vocab", type=int)
+    p.add_argument("--target-vocab", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--quick", action="store_true", help="quick-mode settings (as COURSE_QUICK=1)")
+    p.add_argument("--source", help=source_help)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="BLEU/chrF/exact match of a run on a pairs file")
+    p.add_argument("run", type=Path, help="run folder written by `train`")
+    p.add_argument("--pairs", required=True, help="english<TAB>german lines; repeats = references")
+    p.add_argument("--beam", type=int, default=1, help="beam width (1 = greedy)")
+    p.add_argument("--out", type=Path, help="write the translations to this TSV")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("translate", help="translate sentences with a trained run")
+    p.add_argument("run", type=Path)
+    p.add_argument("sentences", nargs="+")
+    p.add_argument("--beam", type=int, default=1)
+    p.add_argument("--heatmap", type=Path, help="PNG path for the attention heatmap(s)")
+    p.set_defaults(func=cmd_translate)
+
+    p = sub.add_parser("bleu", help="the course's BLEU on files (one sentence per line)")
+    p.add_argument("--hyp", required=True)
+    p.add_argument("--ref", required=True, action="append", help="repeat for more references")
+    p.add_argument("--lowercase", action="store_true")
+    p.set_defaults(func=cmd_bleu)
+
+    p = sub.add_parser("demo", help="end to end: data, two short trainings, BLEU table, heatmap")
+    p.add_argument("--out", default="demo_output", help="folder for models and outputs")
+    p.add_argument("--source", help=source_help)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    quiet_tensorflow()
+    from .corpus import CorpusError
+    from .decoding import TranslationInputError
+    from .evaluation import PairsFileError
+    from .runs import RunError
+
+    try:
+        args.func(args)
+    except (CliError, CorpusError, RunError, PairsFileError, TranslationInputError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0

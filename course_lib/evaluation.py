@@ -1,0 +1,134 @@
+"""Evaluating a translator honestly: free-running decoding, multi-reference BLEU, chrF.
+
+The rules this module follows (chapter 4 explains each):
+
+* The model translates on its own (free-running greedy or beam search). BLEU of
+  teacher-forced argmax outputs looks better than the model really is, because
+  every step was given the correct previous word.
+* Every English sentence is scored against *all* its German translations in the
+  file (repeated English lines = several references).
+* Hypotheses and references are compared in the same normalised, lowercased,
+  space-tokenised form (:func:`course_lib.data.normalize`), and BLEU is computed
+  with ``tokenize="none"`` semantics, so our number equals sacrebleu's on the same text.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from . import metrics
+from .data import group_by_source, normalize
+
+#: Source-length buckets (in tokens) for the BLEU-by-length table.
+LENGTH_BUCKETS = ((1, 5), (6, 8), (9, 12), (13, None))
+
+
+class PairsFileError(ValueError):
+    """A pairs file with malformed lines; the message lists their line numbers."""
+
+
+def read_pairs_file(path: str | Path) -> list[tuple[str, str]]:
+    """Read ``english<TAB>german`` lines (a third attribution column is ignored).
+
+    Malformed lines are not skipped silently here: evaluation data must be exact,
+    so any bad line raises :class:`PairsFileError` listing the line numbers.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise PairsFileError(f"pairs file {path} does not exist")
+    pairs, bad = [], []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            fields = line.rstrip("\n").rstrip("\r").split("\t")
+            if len(fields) in (2, 3) and fields[0].strip() and fields[1].strip():
+                pairs.append((fields[0], fields[1]))
+            elif line.strip():
+                bad.append(number)
+    if bad:
+        shown = ", ".join(map(str, bad[:10])) + (" …" if len(bad) > 10 else "")
+        raise PairsFileError(f"{path}: {len(bad)} malformed line(s) (expected "
+                             f"'english<TAB>german'): line {shown}")
+    if not pairs:
+        raise PairsFileError(f"{path} holds no sentence pairs")
+    return pairs
+
+
+def bucket_name(length: int, buckets=LENGTH_BUCKETS) -> str:
+    for low, high in buckets:
+        if length >= low and (high is None or length <= high):
+            return f"{low}-{high}" if high is not None else f"{low}+"
+    return "other"
+
+
+@dataclass
+class EvaluationResult:
+    """Scores plus the per-sentence table (source, hypothesis, references, bucket)."""
+
+    scores: dict
+    table: pd.DataFrame
+    by_length: pd.DataFrame
+
+    def to_json(self) -> dict:
+        return {**self.scores, "by_length": self.by_length.to_dict(orient="records")}
+
+
+def score_translations(sources: list[str], hypotheses: list[str],
+                       references: list[list[str]]) -> EvaluationResult:
+    """Score tokenised hypotheses against lists of tokenised references."""
+    exact = [hyp in refs for hyp, refs in zip(hypotheses, references)]
+    table = pd.DataFrame({
+        "source": sources,
+        "hypothesis": hypotheses,
+        "references": references,
+        "source_tokens": [len(s.split()) for s in sources],
+        "exact_match": exact,
+    })
+    table["bucket"] = [bucket_name(n) for n in table["source_tokens"]]
+    rows = []
+    for bucket in dict.fromkeys(bucket_name(low) for low, _ in LENGTH_BUCKETS):
+        part = table[table["bucket"] == bucket]
+        if len(part):
+            rows.append({"bucket": bucket, "sentences": len(part),
+                         "bleu": metrics.corpus_bleu(list(part["hypothesis"]),
+                                                     list(part["references"]))})
+    scores = {
+        "bleu": metrics.corpus_bleu(hypotheses, references),
+        "chrf": metrics.chrf(hypotheses, references),
+        "exact_match": sum(exact) / len(exact),
+        "sentences": len(hypotheses),
+        "references_per_sentence": sum(map(len, references)) / len(references),
+    }
+    return EvaluationResult(scores, table, pd.DataFrame(rows))
+
+
+def evaluate(translator, pairs: list[tuple[str, str]], beam_width: int = 1,
+             out: str | Path | None = None) -> EvaluationResult:
+    """Translate each distinct English sentence once and score it against all its references.
+
+    ``out`` writes a TSV: source, hypothesis, references joined by `` ||| ``.
+    """
+    lowercase = translator.lowercase
+    groups = group_by_source([(normalize(en, lowercase), normalize(de, lowercase))
+                              for en, de in pairs])
+    sources = list(groups)
+    translations = translator.translate(sources, beam_width=beam_width, strict=False)
+    hypotheses = [" ".join(t for t in tr.tokens if t != "[end]") for tr in translations]
+    result = score_translations(sources, hypotheses, [groups[s] for s in sources])
+    if out is not None:
+        write_translations(out, result.table)
+    return result
+
+
+def write_translations(path: str | Path, table: pd.DataFrame) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(["source", "hypothesis", "references"])
+        for row in table.itertuples():
+            writer.writerow([row.source, row.hypothesis, " ||| ".join(row.references)])
+    return path

@@ -1,0 +1,172 @@
+"""End-to-end tests of ``python -m course_lib`` on a tiny made-up corpus (seconds, CPU)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from course_lib.cli import main
+from course_lib.runs import FORMAT_VERSION
+
+TINY = ["--units", "16", "--embedding-dim", "8", "--source-vocab", "60", "--target-vocab", "60",
+        "--epochs", "2", "--batch-size", "32"]
+
+
+def run_cli(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, tiny_corpus):
+    """Train a tiny baseline and a tiny attention model once for the whole module."""
+    folders = {}
+    for kind in ("baseline", "attention"):
+        folder = tmp_path_factory.mktemp("runs") / kind
+        assert main(["train", "--model", kind, "--out", str(folder), "--source",
+                     str(tiny_corpus), *TINY]) == 0
+        folders[kind] = folder
+    return folders
+
+
+def test_help_on_every_command():
+    for command in ([], ["data"], ["train"], ["evaluate"], ["translate"], ["bleu"], ["demo"]):
+        result = subprocess.run([sys.executable, "-m", "course_lib", *command, "--help"],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert "usage: python -m course_lib" in result.stdout
+
+
+def test_data_prints_json_summary(capsys, tiny_corpus):
+    code, out, _ = run_cli(capsys, "data", "--source", tiny_corpus)
+    summary = json.loads(out)
+    assert code == 0
+    assert summary["pairs_read"] == len(tiny_corpus.read_text(encoding="utf-8").splitlines())
+    assert set(summary["splits"]) == {"train", "val", "test"}
+    assert len(summary["sha256"]) == 64
+
+
+def test_train_writes_a_complete_run_folder(trained):
+    for kind, folder in trained.items():
+        names = {p.name for p in folder.iterdir()}
+        assert {"model.keras", "source_vocab.json", "target_vocab.json", "run.json"} <= names
+        meta = json.loads((folder / "run.json").read_text())
+        assert meta["kind"] == kind
+        assert meta["format_version"] == FORMAT_VERSION
+        assert meta["epochs_run"] == 2 and "val_loss" in meta["final_metrics"]
+        assert meta["versions"]["tensorflow"] and len(meta["data_sha256"]) == 64
+
+
+def test_evaluate_prints_scores_and_writes_translations(capsys, trained, tiny_corpus, tmp_path):
+    out_tsv = tmp_path / "translations.tsv"
+    code, out, _ = run_cli(capsys, "evaluate", trained["attention"], "--pairs", tiny_corpus,
+                           "--out", out_tsv)
+    scores = json.loads(out)
+    assert code == 0
+    assert 0.0 <= scores["bleu"] <= 100.0 and 0.0 <= scores["chrf"] <= 100.0
+    assert scores["sentences"] == len({line.split("\t")[0] for line in
+                                       tiny_corpus.read_text(encoding="utf-8").splitlines()})
+    assert scores["references_per_sentence"] > 1.0  # repeated English lines are references
+    assert sum(row["sentences"] for row in scores["by_length"]) == scores["sentences"]
+    lines = out_tsv.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "source\thypothesis\treferences"
+    assert len(lines) == scores["sentences"] + 1
+
+
+def test_evaluate_with_beam(capsys, trained, tiny_corpus):
+    code, out, _ = run_cli(capsys, "evaluate", trained["baseline"], "--pairs", tiny_corpus,
+                           "--beam", "3")
+    assert code == 0 and "bleu" in json.loads(out)
+
+
+def test_translate_and_heatmap(capsys, trained, tmp_path):
+    png = tmp_path / "heat.png"
+    code, out, _ = run_cli(capsys, "translate", trained["attention"], "Tom is happy.",
+                           "Mary has a zebra.", "--heatmap", png)
+    assert code == 0
+    assert "unknown words: zebra" in out
+    for written in (tmp_path / "heat-1.png", tmp_path / "heat-2.png"):
+        assert written.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_translate_heatmap_needs_attention(capsys, trained, tmp_path):
+    code, _, err = run_cli(capsys, "translate", trained["baseline"], "Tom is happy.",
+                           "--heatmap", tmp_path / "x.png")
+    assert code == 2 and "needs an attention model" in err
+
+
+def test_bleu_on_files(capsys, tmp_path):
+    hyp, ref1, ref2 = (tmp_path / n for n in ("hyp.txt", "r1.txt", "r2.txt"))
+    hyp.write_text("the cat sat on the mat\nhello there\n", encoding="utf-8")
+    ref1.write_text("the cat sat on the mat\nhello there friend\n", encoding="utf-8")
+    ref2.write_text("a cat sat on a mat\nhi there\n", encoding="utf-8")
+    code, out, _ = run_cli(capsys, "bleu", "--hyp", hyp, "--ref", ref1, "--ref", ref2)
+    import sacrebleu
+
+    expected = sacrebleu.corpus_bleu(hyp.read_text().splitlines(),
+                                     [ref1.read_text().splitlines(), ref2.read_text().splitlines()],
+                                     tokenize="none").score
+    assert code == 0
+    assert json.loads(out)["bleu"] == pytest.approx(expected, abs=1e-6)
+
+
+# --------------------------------------------------------------------------- error cases
+
+
+def test_missing_run_folder(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "translate", tmp_path / "nope", "hello")
+    assert code == 2 and "does not exist" in err and "Traceback" not in err
+
+
+def test_incomplete_run_folder(capsys, tmp_path, trained):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "run.json").write_text("{}")
+    code, _, err = run_cli(capsys, "translate", broken, "hello")
+    assert code == 2 and "incomplete" in err and "model.keras" in err
+
+
+def test_run_from_another_version(capsys, tmp_path, trained):
+    import shutil
+
+    copy = tmp_path / "old"
+    shutil.copytree(trained["baseline"], copy)
+    meta = json.loads((copy / "run.json").read_text())
+    meta["format_version"] = FORMAT_VERSION + 99
+    (copy / "run.json").write_text(json.dumps(meta))
+    code, _, err = run_cli(capsys, "translate", copy, "Tom is happy.")
+    assert code == 2 and "retrain" in err
+
+
+def test_malformed_pairs_file_reports_line_numbers(capsys, tmp_path, trained):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("Tom is happy.\tTom ist froh.\nno tab here\nok\tgut\n\tleer\n", encoding="utf-8")
+    code, _, err = run_cli(capsys, "evaluate", trained["baseline"], "--pairs", bad)
+    assert code == 2 and "line 2, 4" in err
+
+
+def test_empty_sentence(capsys, trained):
+    code, _, err = run_cli(capsys, "translate", trained["baseline"], "   ")
+    assert code == 2 and "empty" in err
+
+
+def test_sentence_of_unknown_words(capsys, trained):
+    code, _, err = run_cli(capsys, "translate", trained["attention"], "Quantum chromodynamics")
+    assert code == 2 and "no word the model knows" in err
+
+
+def test_bleu_files_of_different_lengths(capsys, tmp_path):
+    hyp, ref = tmp_path / "h.txt", tmp_path / "r.txt"
+    hyp.write_text("a b\nc d\n")
+    ref.write_text("a b\n")
+    code, _, err = run_cli(capsys, "bleu", "--hyp", hyp, "--ref", ref)
+    assert code == 2 and "parallel" in err
+
+
+def test_missing_corpus_path(capsys, tmp_path):
+    code, _, err = run_cli(capsys, "data", "--source", tmp_path / "missing.zip")
+    assert code == 2 and "missing.zip" in err

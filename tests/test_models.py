@@ -1,0 +1,267 @@
+"""Tests for course_lib.models: shapes, masking, shared step code, keys-once, saving.
+
+All models are tiny (embedding 8, 16 units, vocabularies of ~40 words) and untrained:
+these tests check structure and equivalences, not translation quality.
+"""
+
+import keras
+import numpy as np
+import pytest
+
+from course_lib.decoding import greedy_decode
+from course_lib.models import (
+    MODEL_KINDS,
+    AttentionSeq2Seq,
+    BaselineSeq2Seq,
+    LuongStyleSeq2Seq,
+    build_model,
+    masked_softmax,
+)
+from helpers import EMBEDDING_DIM, UNITS, padded_arrays, tiny_model, tiny_pairs, tiny_vectorizers
+
+KINDS = ["baseline", "attention", "luong"]
+ATTENTION_KINDS = ["attention", "luong"]
+ATOL = 1e-5
+
+
+@pytest.fixture(scope="module")
+def vec():
+    return tiny_vectorizers()
+
+
+@pytest.fixture(scope="module")
+def batch(vec):
+    """Five pairs of different lengths: source (5, S), decoder input and labels (5, T)."""
+    pairs = [tiny_pairs()[i] for i in (0, 4, 7, 10, 12)]
+    source, decoder_input, labels = padded_arrays(vec, pairs)
+    assert (source == 0).any() and (decoder_input == 0).any()  # real padding to test against
+    return source, decoder_input, labels
+
+
+@pytest.fixture(scope="module")
+def models(vec):
+    return {kind: tiny_model(kind, vec, seed=1) for kind in KINDS}
+
+
+def _step_by_step(model, source, decoder_input):
+    """Feed the true previous tokens to decode_step one at a time (teacher forcing by hand)."""
+    carry = model.encode(source)
+    logits, weights = [], []
+    for t in range(decoder_input.shape[1]):
+        step_logits, carry, step_weights = model.decode_step(decoder_input[:, t], carry)
+        logits.append(np.asarray(step_logits))
+        weights.append(None if step_weights is None else np.asarray(step_weights))
+    return np.stack(logits, axis=1), weights
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_output_shapes(models, batch, vec, kind):
+    model = models[kind]
+    source, decoder_input, _ = batch
+    batch_size, source_len = source.shape
+    target_len = decoder_input.shape[1]
+    vocab = len(vec.target_vocab)
+    assert tuple(model((source, decoder_input)).shape) == (batch_size, target_len, vocab)
+    carry = model.encode(source)
+    logits, new_carry, weights = model.decode_step(decoder_input[:, 0], carry)
+    assert tuple(logits.shape) == (batch_size, vocab)
+    assert tuple(new_carry["state"].shape) == (batch_size, UNITS)
+    if kind == "baseline":
+        assert weights is None and model.has_attention is False
+    else:
+        assert tuple(weights.shape) == (batch_size, source_len) and model.has_attention
+        assert tuple(carry["values"].shape) == (batch_size, source_len, 2 * UNITS)
+
+
+def test_attention_forward_returns_weights_per_output_step(models, batch):
+    source, decoder_input, _ = batch
+    logits, weights = models["attention"].forward_with_weights((source, decoder_input))
+    assert tuple(weights.shape) == (*decoder_input.shape, source.shape[1])
+    np.testing.assert_allclose(np.asarray(logits),
+                               np.asarray(models["attention"]((source, decoder_input))),
+                               atol=ATOL)
+
+
+def test_build_model_kinds_and_unknown_kind(vec):
+    assert set(MODEL_KINDS) == {"baseline", "attention", "luong"}
+    assert MODEL_KINDS["baseline"] is BaselineSeq2Seq
+    assert MODEL_KINDS["attention"] is AttentionSeq2Seq
+    assert MODEL_KINDS["luong"] is LuongStyleSeq2Seq
+    with pytest.raises(ValueError, match="unknown model kind"):
+        build_model("transformer", 10, 10)
+
+
+# --------------------------------------------------------------------------- masking
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_extra_source_padding_does_not_change_logits(models, batch, kind):
+    model = models[kind]
+    source, decoder_input, _ = batch
+    more_padding = np.concatenate([source, np.zeros((source.shape[0], 4), np.int32)], axis=1)
+    np.testing.assert_allclose(np.asarray(model((more_padding, decoder_input))),
+                               np.asarray(model((source, decoder_input))), atol=ATOL)
+
+
+def test_masked_softmax_gives_padding_exactly_zero():
+    scores = np.array([[1.0, 2.0, 50.0], [0.5, -3.0, 9.0]], np.float32)
+    mask = np.array([[True, True, False], [True, False, False]])
+    weights = np.asarray(masked_softmax(scores, mask))
+    assert weights[0, 2] == 0.0 and (weights[1, 1:] == 0.0).all()
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-6)
+    expected = np.exp([1.0, 2.0]) / np.exp([1.0, 2.0]).sum()
+    np.testing.assert_allclose(weights[0, :2], expected, atol=1e-6)
+
+
+def _check_weights(weights, source):
+    weights = np.asarray(weights)
+    padding = np.broadcast_to((source == 0)[:, None, :], weights.shape)
+    assert (weights[padding] == 0.0).all()
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
+    assert (weights >= 0).all()
+
+
+def test_attention_weights_zero_on_padding_and_rows_sum_to_one(models, batch):
+    source, decoder_input, _ = batch
+    _, weights = models["attention"].forward_with_weights((source, decoder_input))
+    _check_weights(weights, source)
+
+
+@pytest.mark.parametrize("kind", ATTENTION_KINDS)
+def test_step_weights_zero_on_padding_and_rows_sum_to_one(models, batch, kind):
+    source, decoder_input, _ = batch
+    _, weights = _step_by_step(models[kind], source, decoder_input)
+    _check_weights(np.stack(weights, axis=1), source)
+
+
+# --------------------------------------------------------------------------- shared step code
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_first_decode_step_equals_teacher_forced_first_step(models, batch, kind):
+    model = models[kind]
+    source, decoder_input, _ = batch
+    teacher = np.asarray(model((source, decoder_input)))
+    logits, _, _ = model.decode_step(decoder_input[:, 0], model.encode(source))
+    np.testing.assert_allclose(np.asarray(logits), teacher[:, 0], atol=ATOL)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_step_by_step_equals_teacher_forcing_over_all_steps(models, batch, kind):
+    model = models[kind]
+    source, decoder_input, _ = batch
+    teacher = np.asarray(model((source, decoder_input)))
+    stepped, weights = _step_by_step(model, source, decoder_input)
+    assert stepped.shape == teacher.shape
+    np.testing.assert_allclose(stepped, teacher, atol=ATOL)
+    if kind == "attention":
+        _, teacher_weights = model.forward_with_weights((source, decoder_input))
+        np.testing.assert_allclose(np.stack(weights, axis=1), np.asarray(teacher_weights),
+                                   atol=ATOL)
+
+
+# --------------------------------------------------------------------------- keys once
+
+
+@pytest.fixture(scope="module")
+def naive_and_efficient(vec):
+    efficient = tiny_model("attention", vec, seed=2)
+    naive = tiny_model("attention", vec, seed=3, naive=True)
+    naive.set_weights(efficient.get_weights())
+    return naive, efficient
+
+
+def _count_key_calls(monkeypatch, model):
+    layer = model.decoder.attention.key_layer
+    original = layer.call
+    calls = []
+
+    def counting_call(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(layer, "call", counting_call)
+    return calls
+
+
+def test_efficient_model_projects_keys_once_per_batch(monkeypatch, naive_and_efficient, batch):
+    _, model = naive_and_efficient
+    source, decoder_input, _ = batch
+    calls = _count_key_calls(monkeypatch, model)
+    model((source, decoder_input))  # eager teacher-forced pass over T steps
+    assert len(calls) == 1
+    calls.clear()
+    _step_by_step(model, source, decoder_input)  # inference: encode once, then T steps
+    assert len(calls) == 1
+
+
+def test_naive_model_projects_keys_at_every_step(monkeypatch, naive_and_efficient, batch):
+    model, _ = naive_and_efficient
+    source, decoder_input, _ = batch
+    steps = decoder_input.shape[1]
+    assert steps >= 4
+    calls = _count_key_calls(monkeypatch, model)
+    model((source, decoder_input))
+    assert len(calls) >= steps
+    calls.clear()
+    _step_by_step(model, source, decoder_input)
+    assert len(calls) >= steps
+
+
+def test_naive_and_efficient_agree_when_sharing_weights(naive_and_efficient, batch):
+    naive, efficient = naive_and_efficient
+    assert naive.naive and not efficient.naive
+    assert len(naive.weights) == len(efficient.weights)
+    source, decoder_input, _ = batch
+    naive_logits, naive_weights = naive.forward_with_weights((source, decoder_input))
+    logits, weights = efficient.forward_with_weights((source, decoder_input))
+    np.testing.assert_allclose(np.asarray(naive_logits), np.asarray(logits), atol=ATOL)
+    np.testing.assert_allclose(np.asarray(naive_weights), np.asarray(weights), atol=ATOL)
+    stepped_naive, _ = _step_by_step(naive, source, decoder_input)
+    np.testing.assert_allclose(stepped_naive, np.asarray(logits), atol=ATOL)
+
+
+# --------------------------------------------------------------------------- saving
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_keras_save_load_round_trip(models, batch, vec, tmp_path, kind):
+    model = models[kind]
+    source, decoder_input, _ = batch
+    path = tmp_path / f"{kind}.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert type(loaded) is type(model)
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_allclose(np.asarray(loaded((source, decoder_input))),
+                               np.asarray(model((source, decoder_input))), rtol=0, atol=1e-6)
+    before = greedy_decode(model, source, vec.start_id, vec.end_id, max_length=8)
+    after = greedy_decode(loaded, source, vec.start_id, vec.end_id, max_length=8)
+    np.testing.assert_array_equal(after.ids, before.ids)
+    np.testing.assert_array_equal(after.lengths, before.lengths)
+
+
+def test_naive_flag_survives_saving(naive_and_efficient, tmp_path):
+    naive, _ = naive_and_efficient
+    naive.save(tmp_path / "naive.keras")
+    loaded = keras.saving.load_model(tmp_path / "naive.keras")
+    assert loaded.naive and loaded.decoder.naive
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_get_config_round_trip(models, batch, kind):
+    model = models[kind]
+    config = model.get_config()
+    assert (config["embedding_dim"], config["units"]) == (EMBEDDING_DIM, UNITS)
+    assert config["source_vocab_size"] == model.source_vocab_size
+    assert config["target_vocab_size"] == model.target_vocab_size
+    clone = type(model).from_config(config)
+    clone.build()
+    assert clone.get_config() == config
+    clone.set_weights(model.get_weights())
+    source, decoder_input, _ = batch
+    np.testing.assert_allclose(np.asarray(clone((source, decoder_input))),
+                               np.asarray(model((source, decoder_input))), atol=ATOL)
