@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from .notebook import quiet_tensorflow
+from .notebook import import_tensorflow_quietly
 
 
 class CliError(Exception):
@@ -246,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    quiet_tensorflow()
+    import_tensorflow_quietly()
     from .corpus import CorpusError
     from .decoding import TranslationInputError
     from .evaluation import PairsFileError

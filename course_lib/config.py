@@ -86,15 +86,15 @@ class TrainConfig:
     learning_rate: float = 1e-3
 
     @staticmethod
-    def full() -> "TrainConfig":
+    def full() -> TrainConfig:
         return TrainConfig()
 
     @staticmethod
-    def quick() -> "TrainConfig":
+    def quick() -> TrainConfig:
         return TrainConfig(epochs=1, max_train_pairs=4000, patience=1)
 
     @staticmethod
-    def for_mode() -> "TrainConfig":
+    def for_mode() -> TrainConfig:
         return TrainConfig.quick() if quick_mode() else TrainConfig.full()
 
 

@@ -90,6 +90,25 @@ def tokens(text: str) -> list[str]:
     return text.split()
 
 
+def types_for_coverage(texts: list[str], fraction: float) -> int:
+    """How many of the most frequent word types cover ``fraction`` of all tokens?
+
+    Sort word types by frequency; walk down the list adding up their counts; return
+    how many types it takes until the running total reaches ``fraction`` of all tokens.
+    This is how we choose a vocabulary size: 95 % coverage means 1 token in 20
+    becomes ``[UNK]``.
+    """
+    from collections import Counter
+
+    counts = sorted(Counter(w for t in texts for w in t.split()).values(), reverse=True)
+    needed, running = fraction * sum(counts), 0
+    for rank, count in enumerate(counts, start=1):
+        running += count
+        if running >= needed:
+            return rank
+    return len(counts)
+
+
 # --------------------------------------------------------------------------- cleaning steps
 
 
@@ -239,7 +258,7 @@ class PreparedData:
 
 def prepare_data(
     source: str | Path | None = None,
-    config: DataConfig = DataConfig(),
+    config: DataConfig | None = None,
     verbose: bool = True,
 ) -> PreparedData:
     """Locate, read, clean, filter and split the corpus; the one call the chapters use.
@@ -247,6 +266,7 @@ def prepare_data(
     The result depends only on the corpus file and ``config`` (never on quick mode),
     so every count printed from it is reproducible.
     """
+    config = config or DataConfig()
     raw = corpus.load_corpus(source, verbose=verbose)
     normalized, empty = normalize_pairs(raw.pairs, config.lowercase)
     unique, duplicates = deduplicate(normalized)

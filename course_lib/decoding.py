@@ -24,7 +24,6 @@ import tensorflow as tf
 from .data import normalize
 from .text import Vectorizers
 
-
 # --------------------------------------------------------------------------- greedy
 
 
@@ -100,7 +99,8 @@ def beam_search(model, source_ids, start_id: int, end_id: int, max_length: int,
 
     Keeps the ``beam_width`` best partial translations by total log-probability;
     finished hypotheses are ranked by ``log_prob / length ** length_penalty`` so that
-    short outputs are not favoured just for having fewer negative terms.
+    short outputs are not favoured just for having fewer negative terms. The search
+    stops once no live hypothesis can still beat the best finished one (or at ``max_length``).
     ``beam_width=1`` gives exactly the greedy result.
     """
     results = [_beam_one(model, np.asarray(row)[None], start_id, end_id, max_length,
@@ -127,7 +127,7 @@ def _beam_one(model, source_ids, start_id, end_id, max_length, width, alpha):
         logits, new_carry, weights = model.decode_step(tokens, carries)
         log_probs = tf.nn.log_softmax(logits, axis=-1).numpy()            # (beams, V)
         candidates = []
-        for b, (ids, score, rows) in enumerate(beams):
+        for b, (_, score, _) in enumerate(beams):
             best = np.argsort(-log_probs[b])[:width]
             row = None if weights is None else np.asarray(weights[b])
             for token in best:
@@ -143,10 +143,17 @@ def _beam_one(model, source_ids, start_id, end_id, max_length, width, alpha):
                 parents.append(b)
             if len(next_beams) == width:
                 break
-        if len(finished) >= width or not next_beams:
+        if not next_beams:
+            break
+        # Stop once no live hypothesis can still win. A live total only falls as words
+        # are added, so total / max_length ** alpha bounds its best normalised score.
+        # (Stopping as soon as `width` hypotheses have finished is not enough: cheap
+        # early [end]s fill that quota before the best hypothesis reaches its [end].)
+        if finished and max(h[1] / len(h[0]) ** alpha for h in finished) >= (
+                next_beams[0][1] / max_length ** alpha):
             break
         beams = next_beams
-        carries = tf.nest.map_structure(lambda t: tf.gather(t, parents), new_carry)
+        carries = tf.nest.map_structure(lambda t, p=parents: tf.gather(t, p), new_carry)
     pool = finished or beams
     ids, _, rows = max(pool, key=lambda h: h[1] / max(len(h[0]), 1) ** alpha)
     return ids, (None if rows[0] is None else np.stack(rows))

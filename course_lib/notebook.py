@@ -159,6 +159,15 @@ def _stderr_silenced() -> Iterator[None]:
             os.close(devnull)
 
 
+def import_tensorflow_quietly() -> None:
+    """Import TensorFlow with its start-up lines swallowed (used by the command line)."""
+    quiet_tensorflow()
+    with _stderr_silenced():
+        import tensorflow as tf
+
+        tf.get_logger().setLevel("ERROR")
+
+
 def gpu_name() -> str | None:
     """The name of the first visible GPU (e.g. ``"Tesla T4"``), or ``None``.
 
@@ -224,6 +233,6 @@ def setup(seed: int = config.SEED, verbose: bool = True) -> None:
 
 
 __all__ = [
-    "COLAB_GPU_HINT", "gpu_name", "in_binder", "in_colab", "platform_name", "quiet_tensorflow",
+    "COLAB_GPU_HINT", "gpu_name", "import_tensorflow_quietly", "in_binder", "in_colab", "platform_name", "quiet_tensorflow",
     "setup",
 ]

@@ -43,8 +43,10 @@ class RunSettings:
     units: int = config.ModelConfig.units
     epochs: int = config.TrainConfig.epochs
     batch_size: int = config.TrainConfig.batch_size
-    max_train_pairs: int | None = None
+    max_train_pairs: int | None = None   # a seeded random sample of the training split
+    max_source_length: int | None = None  # keep only pairs whose English has ≤ this many tokens
     patience: int = config.TrainConfig.patience
+    learning_rate: float = config.TrainConfig.learning_rate
     seed: int = config.SEED
 
     @staticmethod
@@ -104,15 +106,18 @@ def train_run(data: PreparedData, settings: RunSettings, out: str | Path | None 
     config.seed_everything(settings.seed)
     vectorizers = text.Vectorizers.from_pairs(data.train, settings.source_vocab,
                                               settings.target_vocab)
-    train_pairs = data.train[: settings.max_train_pairs] if settings.max_train_pairs else data.train
+    train_pairs = select_pairs(data.train, settings.max_source_length, settings.max_train_pairs,
+                               settings.seed)
+    val_pairs = select_pairs(data.val, settings.max_source_length, None, settings.seed)
     train_ds = text.make_dataset(train_pairs, vectorizers, settings.batch_size, seed=settings.seed)
-    val_ds = text.make_dataset(data.val, vectorizers, settings.batch_size, shuffle=False)
+    val_ds = text.make_dataset(val_pairs, vectorizers, settings.batch_size, shuffle=False)
     model = models.build_model(settings.kind, len(vectorizers.source_vocab),
                                len(vectorizers.target_vocab), settings.embedding_dim,
                                settings.units)
     checkpoint = Path(out) / "model.keras" if out is not None else None
     if checkpoint is not None:
         vectorizers.save(out)  # written first: a Ctrl-C'd run still has a usable folder
+    training.compile_model(model, settings.learning_rate)
     result = training.train(model, train_ds, val_ds, epochs=settings.epochs,
                             patience=settings.patience, checkpoint=checkpoint, verbose=verbose)
     metadata = {
@@ -138,6 +143,23 @@ def train_run(data: PreparedData, settings: RunSettings, out: str | Path | None 
     return run
 
 
+def select_pairs(pairs: list, max_source_length: int | None = None,
+                 max_pairs: int | None = None, seed: int = config.SEED) -> list:
+    """Optionally keep short sources only, then a seeded random sample of ``max_pairs``.
+
+    A random sample (not the first N lines) matters: the corpus file is sorted by
+    sentence length, so its first lines are all two-word phrases.
+    """
+    import numpy as np
+
+    if max_source_length is not None:
+        pairs = [p for p in pairs if len(p[0].split()) <= max_source_length]
+    if max_pairs is not None and max_pairs < len(pairs):
+        chosen = np.random.default_rng(seed).choice(len(pairs), size=max_pairs, replace=False)
+        pairs = [pairs[i] for i in sorted(chosen)]
+    return pairs
+
+
 def save_run(run: Run, folder: str | Path) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -151,8 +173,10 @@ def load_run(folder: str | Path) -> Run:
     """Load a run folder, with a clear :class:`RunError` for every way it can be wrong."""
     import keras
 
-    from . import models  # noqa: F401  (registers the custom classes for deserialisation)
-    from . import training  # noqa: F401
+    from . import (
+        models,  # noqa: F401  (registers the custom classes for deserialisation)
+        training,  # noqa: F401
+    )
     from .text import Vectorizers
 
     folder = Path(folder)

@@ -23,9 +23,9 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
-import keras
 
 PAD, UNK, START, END = "", "[UNK]", "[start]", "[end]"
 Pair = tuple[str, str]
@@ -75,7 +75,7 @@ class Vectorizers:
         self.end_id = self.target_vocab.index(END)
 
     @classmethod
-    def from_pairs(cls, pairs: list[Pair], source_size: int, target_size: int) -> "Vectorizers":
+    def from_pairs(cls, pairs: list[Pair], source_size: int, target_size: int) -> Vectorizers:
         """Count words on the *training* pairs only (the test set must stay unseen)."""
         source_vocab = build_vocabulary((en for en, _ in pairs), source_size)
         target_vocab = build_vocabulary((de for _, de in pairs), target_size, reserved=(START, END))
@@ -116,7 +116,7 @@ class Vectorizers:
             (folder / name).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: str | Path) -> "Vectorizers":
+    def load(cls, folder: str | Path) -> Vectorizers:
         folder = Path(folder)
         vocabs = []
         for name in ("source_vocab.json", "target_vocab.json"):

@@ -7,6 +7,7 @@ snapshot (if present) is prepared once per module to check the real split.
 from collections import Counter
 
 import pytest
+from helpers import RAW_PAIRS, corpus_snapshot, tiny_pairs
 
 from course_lib.config import DataConfig
 from course_lib.data import (
@@ -21,7 +22,6 @@ from course_lib.data import (
     split_by_source,
     tokens,
 )
-from helpers import RAW_PAIRS, corpus_snapshot, tiny_pairs
 
 # --------------------------------------------------------------------------- normalize
 

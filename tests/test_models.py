@@ -7,6 +7,7 @@ these tests check structure and equivalences, not translation quality.
 import keras
 import numpy as np
 import pytest
+from helpers import EMBEDDING_DIM, UNITS, padded_arrays, tiny_model, tiny_pairs, tiny_vectorizers
 
 from course_lib.decoding import greedy_decode
 from course_lib.models import (
@@ -17,7 +18,6 @@ from course_lib.models import (
     build_model,
     masked_softmax,
 )
-from helpers import EMBEDDING_DIM, UNITS, padded_arrays, tiny_model, tiny_pairs, tiny_vectorizers
 
 KINDS = ["baseline", "attention", "luong"]
 ATTENTION_KINDS = ["attention", "luong"]

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import tiny_pairs, tiny_vectorizers
 
 from course_lib.text import (
     END,
@@ -19,7 +20,6 @@ from course_lib.text import (
     shift_for_teacher_forcing,
     wrap_target,
 )
-from helpers import tiny_pairs, tiny_vectorizers
 
 # --------------------------------------------------------------------------- vocabulary
 
@@ -92,7 +92,7 @@ def test_target_text_round_trip_for_every_fixture_sentence():
     germans = [de for _, de in tiny_pairs()]
     padded = v.target_ids(germans).to_tensor().numpy()  # right-padded with 0
     assert (padded == 0).any()
-    for row, german in zip(padded, germans):
+    for row, german in zip(padded, germans, strict=True):
         assert v.target_text(row) == german
 
 
@@ -195,7 +195,7 @@ def test_make_dataset_pads_on_the_right_with_zero_and_keeps_every_pair(bucketing
             assert _is_right_padded(tensor.numpy())
         saw_padding |= bool((source.numpy() == 0).any())
         # Each label row ends in [end] right where its decoder input stops being real.
-        for row_in, row_out in zip(decoder_input.numpy(), labels.numpy()):
+        for row_in, row_out in zip(decoder_input.numpy(), labels.numpy(), strict=True):
             real = int((row_out != 0).sum())
             assert row_out[real - 1] == v.end_id
             assert (row_in[1:real] == row_out[:real - 1]).all()
