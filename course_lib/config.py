@@ -67,23 +67,27 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Sizes of the encoder-decoder models (baseline and attention alike)."""
+    """Sizes of the encoder-decoder models (baseline and attention alike).
 
-    source_vocab: int = 8000
-    target_vocab: int = 10000
-    embedding_dim: int = 128
-    units: int = 256
+    Chosen by measurement for two CPU cores: the softmax over the German vocabulary
+    dominates the cost of a step, so the target vocabulary is the main dial.
+    """
+
+    source_vocab: int = 6000
+    target_vocab: int = 8000
+    embedding_dim: int = 96
+    units: int = 160
 
 
 @dataclass(frozen=True)
 class TrainConfig:
     """How long to train. ``for_mode()`` picks full or quick settings."""
 
-    epochs: int = 10
-    batch_size: int = 128
-    max_train_pairs: int | None = None  # None = the whole training split
+    epochs: int = 3
+    batch_size: int = 64
+    max_train_pairs: int | None = 100_000  # a seeded random sample; None = whole split
     patience: int = 2
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
 
     @staticmethod
     def full() -> TrainConfig:
