@@ -25,134 +25,18 @@ steps (no early stop, so every variant does the same work) on ``--decode-batch``
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import platform
-import statistics
 import sys
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
 from course_lib.notebook import import_tensorflow_quietly  # noqa: E402
-
-VARIANTS = {  # name → (model kind, extra constructor arguments)
-    "baseline": ("baseline", {}),
-    "bahdanau": ("attention", {}),
-    "bahdanau_naive": ("attention", {"naive": True}),
-    "luong": ("luong", {}),
-}
-
-
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--source-length", type=int, default=10)
-    parser.add_argument("--target-length", type=int, default=12)
-    parser.add_argument("--source-vocab", type=int, default=8000)
-    parser.add_argument("--target-vocab", type=int, default=10000)
-    parser.add_argument("--embedding-dim", type=int, default=128)
-    parser.add_argument("--units", type=int, default=256)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--decode-batch", type=int, default=64)
-    parser.add_argument("--decode-length", type=int, default=20)
-    parser.add_argument("--table", action="store_true", help="also print a readable table")
-    return parser.parse_args(argv)
-
-
-def synthetic_batch(args, rng):
-    """Random ids with a few padded positions, like a bucketed batch of real sentences."""
-
-    source = rng.integers(2, args.source_vocab, (args.batch, args.source_length))
-    target = rng.integers(4, args.target_vocab, (args.batch, args.target_length + 1))
-    for row in range(0, args.batch, 4):  # every 4th sentence is 2 tokens shorter
-        source[row, -2:] = 0
-        target[row, -2:] = 0
-    return (source[:, :], target[:, :-1]), target[:, 1:]
-
-
-def time_train_steps(model, batch, args) -> float:
-    """Median milliseconds of one compiled optimisation step (forward, loss, backward, update)."""
-    (source, decoder_input), labels = batch
-    for _ in range(args.warmup):
-        model.train_on_batch((source, decoder_input), labels)
-    times = []
-    for _ in range(args.steps):
-        start = time.perf_counter()
-        model.train_on_batch((source, decoder_input), labels)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
-
-
-def time_decoding(model, source, args) -> float:
-    """Sentences per second of batched greedy decoding for a fixed number of steps."""
-    from course_lib.decoding import greedy_decode
-
-    source = source[: args.decode_batch]
-    greedy_decode(model, source, start_id=2, end_id=-1, max_length=args.decode_length)  # trace
-    runs = []
-    for _ in range(3):
-        start = time.perf_counter()
-        greedy_decode(model, source, start_id=2, end_id=-1, max_length=args.decode_length)
-        runs.append(time.perf_counter() - start)
-    return len(source) / statistics.median(runs)
-
-
-def measure(args) -> dict:
-    import numpy as np
-    import tensorflow as tf
-
-    from course_lib import config, models, training
-
-    rng = np.random.default_rng(0)
-    batch = synthetic_batch(args, rng)
-    real_target_tokens = int((batch[1] != 0).sum())
-    gpus = tf.config.list_physical_devices("GPU")
-    result = {"config": {
-        "batch": args.batch, "source_length": args.source_length,
-        "target_length": args.target_length, "source_vocab": args.source_vocab,
-        "target_vocab": args.target_vocab, "embedding_dim": args.embedding_dim,
-        "units": args.units, "steps": args.steps, "warmup": args.warmup,
-        "decode_batch": args.decode_batch, "decode_length": args.decode_length,
-        "device": (tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
-                   if gpus else f"CPU ({os.cpu_count()} cores, {platform.machine()})"),
-        "tensorflow": tf.__version__,
-    }}
-    for name, (kind, extra) in VARIANTS.items():
-        config.seed_everything(0)
-        model = models.build_model(kind, args.source_vocab, args.target_vocab,
-                                   args.embedding_dim, args.units, **extra)
-        training.compile_model(model)
-        step_ms = time_train_steps(model, batch, args)
-        result[name] = {
-            "train_step_ms": round(step_ms, 2),
-            "tokens_per_s": round(real_target_tokens / (step_ms / 1000), 1),
-            "decode_sentences_per_s": round(time_decoding(model, batch[0][0], args), 1),
-            "parameters": int(model.count_params()),
-        }
-    base, ours, naive = (result[k]["train_step_ms"] for k in ("baseline", "bahdanau",
-                                                                "bahdanau_naive"))
-    result["ratios"] = {"bahdanau_over_baseline": round(ours / base, 3),
-                        "naive_over_bahdanau": round(naive / ours, 3),
-                        "luong_over_baseline": round(result["luong"]["train_step_ms"] / base, 3)}
-    return result
-
-
-def print_table(result: dict) -> None:
-    print(f"\n{'variant':<16}{'step ms':>10}{'tokens/s':>12}{'decode sent/s':>15}{'params':>12}")
-    for name in VARIANTS:
-        r = result[name]
-        print(f"{name:<16}{r['train_step_ms']:>10.1f}{r['tokens_per_s']:>12.0f}"
-              f"{r['decode_sentences_per_s']:>15.1f}{r['parameters']:>12,}")
-    print("ratios:", ", ".join(f"{k} = {v}" for k, v in result["ratios"].items()))
-    print("device:", result["config"]["device"])
+from course_lib.speed import measure, parse_args, print_table  # noqa: E402
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
+    args = parse_args(argv, description=__doc__.split("\n\n")[0])
     import_tensorflow_quietly()
     result = measure(args)
     print(json.dumps(result))

@@ -254,10 +254,20 @@ def describe_call(name: str, case: Case) -> str:
 
 
 def _copied(value: Any) -> Any:
-    try:
+    """Deep-copy plain data (lists, dicts, arrays…) so a learner's function cannot modify it.
+
+    Models, layers and tensors are passed as they are: copying them is slow, and Keras
+    layers would be rebuilt.
+    """
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a namedtuple
+        return type(value)(*(_copied(v) for v in value))
+    if isinstance(value, (tuple, list)):
+        return type(value)(_copied(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _copied(v) for k, v in value.items()}
+    if isinstance(value, (np.ndarray, str, bytes, numbers.Number, bool)) or value is None:
         return copy.deepcopy(value)
-    except Exception:  # noqa: BLE001 - some objects (models, tensors) refuse copying
-        return value
+    return value
 
 
 def _evaluate(case: Case, result: Any) -> tuple[bool, str]:
@@ -418,7 +428,264 @@ def check_leak_free_split(fn) -> None:
     check("leak_free_split", fn, cases)
 
 
+
+# ============================================================================ chapters 2–3
+
+
+def _hand_loss(labels, logits):
+    """Reference: mean cross-entropy over non-padding positions, in plain NumPy."""
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels)
+    shifted = logits - logits.max(-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+    picked = np.take_along_axis(log_probs, labels[..., None], -1)[..., 0]
+    mask = labels != 0
+    return float(-(picked * mask).sum() / max(mask.sum(), 1))
+
+
+def check_masked_loss(fn) -> None:
+    """Chapters 2–3 exercise: ``fn(labels, logits) -> scalar`` ignoring padding (id 0)."""
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(3, 4, 6)).astype("float32")
+    no_pad = np.array([[1, 2, 3, 4], [5, 1, 2, 3], [4, 4, 5, 1]])
+    padded = np.array([[1, 2, 3, 0], [5, 1, 0, 0], [4, 4, 5, 1]])
+    with_empty_row = np.array([[1, 2, 3, 0], [0, 0, 0, 0], [4, 4, 5, 1]])
+
+    def close_to(expected):
+        def compare(got):
+            value = float(np.asarray(got))
+            return abs(value - expected) < 1e-4 or f"expected {expected:.5f}"
+        return compare
+
+    cases = [
+        Case((no_pad, logits), compare=close_to(_hand_loss(no_pad, logits)),
+             description="3 sentences, no padding",
+             hint="cross-entropy of the softmax of the logits at the label id, averaged"),
+        Case((padded, logits), compare=close_to(_hand_loss(padded, logits)),
+             description="3 sentences with padding (label 0)",
+             hint="divide by the number of real tokens, not by all positions"),
+        Case((with_empty_row, logits), compare=close_to(_hand_loss(with_empty_row, logits)),
+             description="one row is all padding",
+             hint="an all-padding row adds nothing to the sum and nothing to the count"),
+    ]
+    check("masked_loss", fn, cases)
+
+
+def check_teacher_forcing_shift(fn) -> None:
+    """Exercise: ``fn(target_ids) -> (decoder_input, labels)`` for a batch (2-D array)."""
+    target = np.array([[2, 10, 11, 12, 3], [2, 20, 3, 0, 0]])
+    expected = (target[:, :-1], target[:, 1:])
+    cases = [
+        Case((target,), compare=lambda got: (
+            all(np.array_equal(np.asarray(g), e) for g, e in zip(got, expected))
+            or f"expected decoder_input={expected[0].tolist()}, labels={expected[1].tolist()}"),
+            description="a batch [[start] w1 w2 w3 [end]], [[start] w [end] pad pad]]",
+            hint="the decoder reads all but the last token and predicts all but the first"),
+    ]
+    check("teacher_forcing_shift", fn, cases)
+
+
+def check_greedy_step(fn) -> None:
+    """Exercise: ``fn(model, tokens, carry) -> (next_tokens, carry)`` picks the argmax word."""
+    import keras
+
+    from .models import build_model
+
+    keras.utils.set_random_seed(3)
+    model = build_model("baseline", 30, 40, 8, 16)
+    source = np.array([[5, 6, 7, 0], [8, 9, 10, 11]])
+    carry = model.encode(source)
+    tokens = np.array([2, 2])
+    logits, new_carry, _ = model.decode_step(tokens, carry)
+    expected = np.argmax(np.asarray(logits), axis=-1)
+
+    def compare(got):
+        next_tokens, got_carry = got
+        if not np.array_equal(np.asarray(next_tokens).astype(int), expected):
+            return f"next tokens should be {expected.tolist()} (the argmax of the logits)"
+        if not np.allclose(np.asarray(got_carry["state"]), np.asarray(new_carry["state"]),
+                           atol=1e-5):
+            return "return the carry that decode_step gave back (the new decoder state)"
+        return True
+
+    cases = [Case((model, tokens, carry), compare=compare,
+                  description="one step of a small model from [start]",
+                  hint="call model.decode_step, then take the argmax over the vocabulary")]
+    check("greedy_step", fn, cases)
+
+
+
+# ============================================================================ chapter 4
+
+
+def check_clipped_matches(fn) -> None:
+    """Chapter 4 exercise: ``fn(hyp_tokens, refs_tokens, n) -> (clipped matches, total)``."""
+    the7 = "the the the the the the the".split()
+    refs = ["the cat is on the mat".split(), "there is a cat on the mat".split()]
+    cases = [
+        Case((the7, refs, 1), expected=(2, 7),
+             hint="clip each n-gram's count at its largest count in any ONE reference"),
+        Case(("the cat sat on the mat".split(), refs, 1), expected=(5, 6),
+             hint="count every hypothesis unigram that a reference can account for"),
+        Case(("the cat sat on the mat".split(), refs, 2), expected=(3, 5),
+             hint="bigrams: 'the cat', 'on the', 'the mat' appear in a reference"),
+        Case((["hello"], [["hello", "there"]], 2), expected=(0, 0),
+             hint="a one-word hypothesis has no bigrams: total 0"),
+    ]
+    check("clipped_matches", fn, cases)
+
+
+def check_brevity_penalty(fn) -> None:
+    """Chapter 4 exercise: ``fn(hyp_len, ref_len) -> float``."""
+    cases = [
+        Case((10, 8), expected=1.0, hint="no penalty when the hypothesis is longer"),
+        Case((10, 10), expected=1.0, hint="no penalty at equal length"),
+        Case((8, 10), expected=float(np.exp(1 - 10 / 8)), hint="exp(1 - r/c) when c < r"),
+        Case((0, 5), expected=0.0, hint="an empty hypothesis gets 0 (avoid dividing by 0)"),
+    ]
+    check("brevity_penalty", fn, cases)
+
+
+def check_corpus_bleu(fn) -> None:
+    """Chapter 4 exercise: corpus BLEU from summed statistics, 0–100 scale."""
+    from . import metrics
+
+    hyps = ["the cat sat on the mat", "a dog runs in the park today",
+            "it is raining again today"]
+    refs = [["the cat sat on the mat"], ["the dog runs in the park", "a dog is running in a park"],
+            ["it is raining again", "today it rains again"]]
+    short = ["the cat sat on a mat"]
+    short_refs = [["the cat sat on the red mat", "the cat was sitting on a mat"]]
+    cases = [
+        Case((hyps, refs), expected=metrics.corpus_bleu(hyps, refs), atol=1e-4,
+             hint="sum matches and totals over ALL sentences first, then take precisions"),
+        Case((short, short_refs), expected=metrics.corpus_bleu(short, short_refs), atol=1e-4,
+             hint="brevity penalty with the reference length closest to each hypothesis"),
+        Case((hyps[:1], refs[:1]), expected=100.0, atol=1e-4,
+             hint="a perfect match scores 100"),
+    ]
+    check("corpus_bleu", fn, cases)
+
+
+
+# ============================================================================ chapter 5
+
+
+def _attention_inputs():
+    rng = np.random.default_rng(5)
+    query_proj = rng.normal(size=(2, 4)).astype("float32")     # (batch, A)
+    keys = rng.normal(size=(2, 3, 4)).astype("float32")        # (batch, S, A)
+    v = rng.normal(size=(4,)).astype("float32")                # (A,)
+    values = rng.normal(size=(2, 3, 5)).astype("float32")      # (batch, S, D)
+    mask = np.array([[True, True, False], [True, True, True]])
+    return query_proj, keys, v, values, mask
+
+
+def check_additive_scores(fn) -> None:
+    """Chapter 5 exercise: ``fn(query_proj, keys, v) -> scores (batch, S)``."""
+    query_proj, keys, v, _, _ = _attention_inputs()
+    expected = np.tanh(keys + query_proj[:, None, :]) @ v
+    cases = [Case((query_proj, keys, v), expected=expected, atol=1e-5,
+                  description="query_proj (2, 4), keys (2, 3, 4), v (4,)",
+                  hint="broadcast the query over source positions: keys + query[:, None, :], "
+                       "then tanh, then a dot product with v over the last axis")]
+    check("additive_scores", fn, cases)
+
+
+def check_masked_softmax(fn) -> None:
+    """Chapter 5 exercise: ``fn(scores, mask) -> weights`` with zero weight on padding."""
+    scores = np.array([[1.0, 2.0, 50.0], [0.5, 0.5, 0.5]], dtype="float32")
+    mask = np.array([[True, True, False], [True, True, True]])
+    e = np.exp(np.array([1.0, 2.0]) - 2.0)
+    expected = np.array([[*(e / e.sum()), 0.0], [1 / 3, 1 / 3, 1 / 3]])
+    cases = [Case((scores, mask), expected=expected, atol=1e-5,
+                  description="scores [[1, 2, 50], [.5, .5, .5]], the first row's last position masked",
+                  hint="set masked scores to a very negative number BEFORE the softmax; "
+                       "the large score 50 on padding must get weight 0")]
+    check("masked_softmax", fn, cases)
+
+
+def check_context_vector(fn) -> None:
+    """Chapter 5 exercise: ``fn(weights, values) -> context (batch, D)``."""
+    _, _, _, values, _ = _attention_inputs()
+    weights = np.array([[0.2, 0.8, 0.0], [0.5, 0.25, 0.25]], dtype="float32")
+    cases = [Case((weights, values), expected=np.einsum("bs,bsd->bd", weights, values),
+                  atol=1e-5, description="weights (2, 3), values (2, 3, 5)",
+                  hint="weighted sum over source positions: sum_j weights[:, j, None] * values[:, j]")]
+    check("context_vector", fn, cases)
+
+
+# ============================================================================ chapter 6
+
+
+def check_fixed_step(fn) -> None:
+    """Chapter 6 exercise: the corrected attention step must query with the decoder state."""
+    import keras
+
+    from .models import build_model
+
+    keras.utils.set_random_seed(11)
+    model = build_model("attention", 30, 40, 8, 16)
+    source = np.array([[5, 6, 7, 0], [8, 9, 10, 11]])
+    carry = model.encode(source)
+    decoder = model.decoder
+    embedded = decoder.embedding(np.array([2, 2]))
+    rng = np.random.default_rng(0)
+    state = rng.normal(size=(2, 16)).astype("float32")        # a state that is not s_0
+    summary = carry["state"]                                    # the encoder summary (s_0)
+    expected = decoder.step(embedded, state, carry["keys"], carry["values"], carry["mask"])
+
+    def compare(got):
+        names = ("new state", "context", "weights")
+        for name, g, e in zip(names, got, expected):
+            if not np.allclose(np.asarray(g), np.asarray(e), atol=1e-5):
+                return (f"the {name} differs from the correct step: is the query the current "
+                        "decoder state (not the encoder summary)?")
+        return True
+
+    cases = [Case((decoder, embedded, state, carry["keys"], carry["values"], carry["mask"],
+                   summary), compare=compare,
+                  description="one decoder step with a state different from the encoder summary",
+                  hint="attention must be asked with the previous decoder state s_{i-1}")]
+    check("fixed_step", fn, cases)
+
+
+def check_attention_summary(fn) -> None:
+    """Chapter 6 exercise: ``fn(weights) -> dict(entropy=array, argmax=array, monotonicity=float)``."""
+    from . import plotting
+
+    diagonal = np.eye(3)
+    crossing = np.array([[0.1, 0.9, 0.0], [0.8, 0.1, 0.1], [0.0, 0.2, 0.8]])
+
+    def matches(weights):
+        def compare(got):
+            if not isinstance(got, dict):
+                return "return a dict with keys 'entropy', 'argmax', 'monotonicity'"
+            want = {"entropy": plotting.attention_entropy(weights),
+                    "argmax": plotting.max_attention_positions(weights),
+                    "monotonicity": plotting.monotonicity(weights)}
+            for key, value in want.items():
+                if key not in got:
+                    return f"missing key {key!r}"
+                if not np.allclose(np.asarray(got[key], dtype=float), value, atol=1e-6):
+                    return f"{key}: got {got[key]}, expected {value}"
+            return True
+        return compare
+
+    cases = [
+        Case((diagonal,), compare=matches(diagonal), description="a 3×3 identity matrix",
+             hint="entropy of a one-hot row is 0; monotonicity counts steps that do not move back"),
+        Case((crossing,), compare=matches(crossing), description="a matrix that jumps back once",
+             hint="entropy = -sum p log p over a row (natural log; skip zeros); "
+                  "monotonicity = share of consecutive argmax moves that are >= 0"),
+    ]
+    check("attention_summary", fn, cases)
+
+
 __all__ = [
-    "ATOL", "RTOL", "Case", "check", "check_leak_free_split", "check_normalize",
+    "ATOL", "RTOL", "Case", "check", "check_additive_scores", "check_attention_summary", "check_brevity_penalty",
+    "check_context_vector", "check_fixed_step", "check_masked_softmax", "check_clipped_matches", "check_corpus_bleu",
+    "check_greedy_step", "check_leak_free_split", "check_masked_loss", "check_normalize",
+    "check_teacher_forcing_shift",
     "check_types_for_coverage", "compare_values", "describe_call", "run_check", "short_repr",
 ]

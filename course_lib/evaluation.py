@@ -132,3 +132,53 @@ def write_translations(path: str | Path, table: pd.DataFrame) -> Path:
         for row in table.itertuples():
             writer.writerow([row.source, row.hypothesis, " ||| ".join(row.references)])
     return path
+
+
+def teacher_forced_hypotheses(model, vectorizers, pairs: list[tuple[str, str]]) -> list[str]:
+    """The *wrong* way to make hypotheses, shown in chapter 4: argmax of teacher-forced logits.
+
+    Each position predicts the next word *given the correct previous words* of the
+    reference, so the output cannot drift the way free-running output does. Cut at
+    the first ``[end]``. One hypothesis per pair (the pair's own German side is fed in).
+    """
+    import numpy as np
+
+    hypotheses = []
+    for start in range(0, len(pairs), 256):
+        chunk = pairs[start:start + 256]
+        source = vectorizers.source_ids([en for en, _ in chunk]).to_tensor()
+        target = vectorizers.target_ids([de for _, de in chunk]).to_tensor()
+        predictions = np.argmax(model((source, target[:, :-1])), axis=-1)  # (batch, T)
+        hypotheses += [vectorizers.target_text(row) for row in predictions]
+    return hypotheses
+
+
+def accuracy_by_position(model, vectorizers, pairs: list[tuple[str, str]],
+                         max_positions: int = 12) -> pd.DataFrame:
+    """Token accuracy at each output position, teacher-forced vs free-running (chapter 3).
+
+    Teacher-forced: the model predicts word t having read the reference's words < t.
+    Free-running: it reads its *own* previous words (greedy). Position t counts only
+    sentences whose reference has a word at t. The gap that widens with t is exposure
+    bias: early mistakes push the free-running decoder into states it never saw in training.
+    """
+    import numpy as np
+
+    from .decoding import greedy_decode
+
+    source = vectorizers.source_ids([en for en, _ in pairs]).to_tensor()
+    target = vectorizers.target_ids([de for _, de in pairs]).to_tensor()
+    labels = target[:, 1:].numpy()                                         # (N, T)
+    forced = np.argmax(model((source, target[:, :-1])), axis=-1)           # (N, T)
+    free = greedy_decode(model, source, vectorizers.start_id, vectorizers.end_id,
+                         labels.shape[1]).ids
+    free = np.pad(free, ((0, 0), (0, labels.shape[1] - free.shape[1])))    # (N, T)
+    rows = []
+    for t in range(min(max_positions, labels.shape[1])):
+        real = labels[:, t] != 0
+        if real.sum() < 20:
+            break
+        rows.append({"position": t + 1, "sentences": int(real.sum()),
+                     "teacher_forced": float((forced[real, t] == labels[real, t]).mean()),
+                     "free_running": float((free[real, t] == labels[real, t]).mean())})
+    return pd.DataFrame(rows)
