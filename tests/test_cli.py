@@ -170,3 +170,21 @@ def test_bleu_files_of_different_lengths(capsys, tmp_path):
 def test_missing_corpus_path(capsys, tmp_path):
     code, _, err = run_cli(capsys, "data", "--source", tmp_path / "missing.zip")
     assert code == 2 and "missing.zip" in err
+
+
+def test_demo_end_to_end_on_tiny_settings(capsys, tiny_corpus, tmp_path, monkeypatch):
+    """The README's main job, with the embedded default shrunk to seconds."""
+    import course_lib.cli as cli
+
+    monkeypatch.setattr(cli, "DEMO_SETTINGS", dict(
+        source_vocab=60, target_vocab=60, embedding_dim=8, units=16, epochs=1,
+        max_train_pairs=100, max_source_length=10, batch_size=32, learning_rate=2e-3,
+        patience=1))
+    out = tmp_path / "demo"
+    code, printed, _ = run_cli(capsys, "demo", "--source", tiny_corpus, "--out", out)
+    assert code == 0
+    assert "baseline" in printed and "attention" in printed and "BLEU" in printed
+    results = json.loads((out / "demo_results.json").read_text())
+    assert [r["model"] for r in results] == ["baseline", "attention"]
+    assert (out / "attention_heatmap.png").read_bytes()[:4] == b"\x89PNG"
+    assert (out / "baseline" / "model.keras").exists()

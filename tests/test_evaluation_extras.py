@@ -1,0 +1,124 @@
+"""Evaluation harness, scheduled sampling, the fixed-query bug, the speed module."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import keras
+import numpy as np
+import pytest
+
+from course_lib import evaluation, models, runs, speed, training
+from course_lib.evaluation import PairsFileError, read_pairs_file, score_translations
+
+
+def test_read_pairs_file_accepts_two_and_three_columns(tmp_path):
+    path = tmp_path / "p.tsv"
+    path.write_text("Hi.\tHallo!\nHi.\tGrüß Gott!\tCC-BY 2.0 (France) Attribution\n\n",
+                    encoding="utf-8")
+    assert read_pairs_file(path) == [("Hi.", "Hallo!"), ("Hi.", "Grüß Gott!")]
+
+
+def test_read_pairs_file_lists_bad_line_numbers(tmp_path):
+    path = tmp_path / "p.tsv"
+    path.write_text("a\tb\nno tab\nc\td\n\tmissing english\n", encoding="utf-8")
+    with pytest.raises(PairsFileError, match=r"2 malformed line\(s\).*line 2, 4"):
+        read_pairs_file(path)
+
+
+def test_read_pairs_file_missing_and_empty(tmp_path):
+    with pytest.raises(PairsFileError, match="does not exist"):
+        read_pairs_file(tmp_path / "nope.tsv")
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(PairsFileError, match="no sentence pairs"):
+        read_pairs_file(empty)
+
+
+def test_score_translations_multi_reference_and_buckets():
+    sources = ["a b", "c d e f g h i"]
+    hyps = ["x y z", "p q r s"]
+    refs = [["x y z", "x y w"], ["p q r s t"]]
+    result = score_translations(sources, hyps, refs)
+    assert result.scores["exact_match"] == 0.5
+    assert result.scores["references_per_sentence"] == 1.5
+    assert list(result.by_length["bucket"]) == ["1-5", "6-8"]
+    assert result.scores["bleu"] == pytest.approx(
+        __import__("course_lib.metrics", fromlist=["x"]).corpus_bleu(hyps, refs))
+
+
+def test_select_pairs_filters_then_samples_deterministically():
+    pairs = [(" ".join(["w"] * n), "x") for n in range(1, 21)] * 5
+    short = runs.select_pairs(pairs, max_source_length=5)
+    assert all(len(en.split()) <= 5 for en, _ in short) and len(short) == 25
+    a = runs.select_pairs(pairs, max_pairs=10, seed=1)
+    assert a == runs.select_pairs(pairs, max_pairs=10, seed=1) and len(a) == 10
+    assert a != pairs[:10]  # a random sample, not the (length-sorted) head of the file
+
+
+def test_scheduled_sampling_trains_saves_and_reloads(tmp_path):
+    keras.utils.set_random_seed(0)
+    model = models.build_model("scheduled_sampling", 30, 40, 8, 16, sampling_probability=0.5)
+    training.compile_model(model)
+    x = (np.random.randint(1, 30, (8, 5)), np.random.randint(1, 40, (8, 6)))
+    y = np.random.randint(1, 40, (8, 6))
+    first = model.train_on_batch(x, y)[0]
+    for _ in range(5):
+        last = model.train_on_batch(x, y)[0]
+    assert last < first
+    path = tmp_path / "ss.keras"
+    model.save(path)
+    again = keras.saving.load_model(path)
+    assert again.sampling_probability == 0.5
+    np.testing.assert_allclose(again(x), model(x), atol=1e-6)
+
+
+def test_fixed_query_bug_gives_identical_attention_rows():
+    keras.utils.set_random_seed(0)
+    buggy = models.build_model("attention", 30, 40, 8, 16, fixed_query=True)
+    correct = models.build_model("attention", 30, 40, 8, 16)
+    correct.set_weights(buggy.get_weights())
+    for model in (buggy, correct):  # sharpen the untrained, nearly uniform attention
+        score = model.decoder.attention.score_layer.kernel
+        score.assign(score * 300.0)
+    src = np.array([[3, 4, 5, 0], [6, 7, 8, 9]])
+    tin = np.array([[2, 8, 9, 11, 0], [2, 10, 12, 13, 14]])
+    _, bug_weights = buggy.forward_with_weights((src, tin))
+    _, good_weights = correct.forward_with_weights((src, tin))
+    assert np.ptp(np.asarray(bug_weights), axis=1).max() < 1e-7     # rows identical
+    assert np.ptp(np.asarray(good_weights), axis=1).max() > 1e-5   # rows change
+    assert buggy.get_config()["fixed_query"] is True
+
+
+def test_teacher_forced_and_position_accuracy_shapes():
+    from helpers import tiny_model, tiny_pairs, tiny_vectorizers
+
+    pairs = tiny_pairs()
+    vectorizers = tiny_vectorizers(pairs)
+    model = tiny_model("baseline", vectorizers)
+    hyps = evaluation.teacher_forced_hypotheses(model, vectorizers, pairs)
+    assert len(hyps) == len(pairs) and all(isinstance(h, str) for h in hyps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = evaluation.accuracy_by_position(model, vectorizers, pairs * 3, max_positions=3)
+    assert list(table.columns) == ["position", "sentences", "teacher_forced", "free_running"]
+    assert table["position"].tolist() == list(range(1, len(table) + 1))
+    assert ((table[["teacher_forced", "free_running"]] >= 0) &
+            (table[["teacher_forced", "free_running"]] <= 1)).all().all()
+
+
+def test_speed_benchmark_reports_every_variant(capsys):
+    args = speed.parse_args(["--batch", "4", "--source-length", "3", "--target-length", "3",
+                             "--source-vocab", "20", "--target-vocab", "20",
+                             "--embedding-dim", "4", "--units", "8", "--warmup", "1",
+                             "--steps", "1", "--decode-batch", "2", "--decode-length", "2"])
+    result = speed.measure(args)
+    json.dumps(result)
+    for name in ("baseline", "bahdanau", "bahdanau_naive", "luong"):
+        assert set(result[name]) >= {"train_step_ms", "tokens_per_s", "decode_sentences_per_s"}
+        assert result[name]["train_step_ms"] > 0
+    assert set(result["ratios"]) == {"bahdanau_over_baseline", "naive_over_bahdanau",
+                                     "luong_over_baseline"}
+    speed.print_table(result)
+    assert "bahdanau_naive" in capsys.readouterr().out

@@ -1,0 +1,119 @@
+"""Every exercise check accepts the reference solution and rejects a typical mistake."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from keras import ops
+
+from course_lib import checks, data, metrics, plotting, training
+from course_lib.models import masked_softmax
+
+
+def verdict(capsys, check, fn) -> str:
+    check(fn)
+    return capsys.readouterr().out
+
+
+def _split_by_source(pairs, fraction, seed):
+    splits = data.split_by_source(pairs, 0.0, fraction, seed)
+    return splits.train, splits.test
+
+
+def _pair_level_split(pairs, fraction, seed):
+    order = np.random.default_rng(seed).permutation(len(pairs))
+    n = round(len(pairs) * fraction)
+    return [pairs[i] for i in order[n:]], [pairs[i] for i in order[:n]]
+
+
+def _greedy_step(model, tokens, carry):
+    logits, carry, _ = model.decode_step(tokens, carry)
+    return ops.argmax(logits, axis=-1), carry
+
+
+def _sampled_step(model, tokens, carry):
+    logits, carry, _ = model.decode_step(tokens, carry)
+    return ops.argmin(logits, axis=-1), carry
+
+
+def _loss_over_all_positions(labels, logits):
+    import keras
+
+    per_token = keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)
+    mask = ops.cast(ops.not_equal(labels, 0), per_token.dtype)
+    return ops.mean(per_token * mask)  # the textbook bug: divides by all positions
+
+
+def _unclipped(hyp, refs, n):
+    grams = metrics.ngrams(hyp, n)
+    ref_grams = set().union(*(metrics.ngrams(r, n) for r in refs))
+    return sum(c for g, c in grams.items() if g in ref_grams), sum(grams.values())
+
+
+def _mean_sentence_bleu(hyps, refs):
+    return float(np.mean([metrics.sentence_bleu(h, r) for h, r in zip(hyps, refs)]))
+
+
+def _fixed_step(decoder, emb, state, keys, values, mask, summary):
+    return decoder.step(emb, state, keys, values, mask)
+
+
+def _buggy_step(decoder, emb, state, keys, values, mask, summary):
+    context, weights = decoder.attention(summary, keys, values, mask)
+    new_state, _ = decoder.cell(ops.concatenate([emb, context], axis=-1), [state])
+    return new_state, context, weights
+
+
+def _summary(weights):
+    return {"entropy": plotting.attention_entropy(weights),
+            "argmax": plotting.max_attention_positions(weights),
+            "monotonicity": plotting.monotonicity(weights)}
+
+
+def _summary_log2(weights):
+    result = _summary(weights)
+    result["entropy"] = result["entropy"] / math.log(2)
+    return result
+
+
+CASES = [
+    (checks.check_normalize, data.normalize, lambda t: t.lower()),
+    (checks.check_types_for_coverage, data.types_for_coverage, lambda texts, f: 1),
+    (checks.check_leak_free_split, _split_by_source, _pair_level_split),
+    (checks.check_masked_loss, training.masked_loss, _loss_over_all_positions),
+    (checks.check_teacher_forcing_shift, lambda t: (t[:, :-1], t[:, 1:]),
+     lambda t: (t[:, 1:], t[:, :-1])),
+    (checks.check_greedy_step, _greedy_step, _sampled_step),
+    (checks.check_clipped_matches, metrics.clipped_matches, _unclipped),
+    (checks.check_brevity_penalty, metrics.brevity_penalty,
+     lambda c, r: math.exp(1 - r / c) if c else 0.0),
+    (checks.check_corpus_bleu, metrics.corpus_bleu, _mean_sentence_bleu),
+    (checks.check_additive_scores, lambda q, k, v: np.tanh(k + q[:, None, :]) @ v,
+     lambda q, k, v: np.tanh(k) @ v),
+    (checks.check_masked_softmax, lambda s, m: np.asarray(masked_softmax(s, m)),
+     lambda s, m: np.exp(s) / np.exp(s).sum(-1, keepdims=True) * m),
+    (checks.check_context_vector, lambda w, v: np.einsum("bs,bsd->bd", w, v),
+     lambda w, v: v.mean(axis=1)),
+    (checks.check_fixed_step, _fixed_step, _buggy_step),
+    (checks.check_attention_summary, _summary, _summary_log2),
+]
+
+
+@pytest.mark.parametrize(("check", "right", "wrong"), CASES,
+                         ids=[c[0].__name__ for c in CASES])
+def test_check_accepts_solution_and_explains_a_mistake(capsys, check, right, wrong):
+    good = verdict(capsys, check, right)
+    assert good.startswith("✅"), good
+    bad = verdict(capsys, check, wrong)
+    assert "❌" in bad and "Hint:" in bad, bad
+
+
+@pytest.mark.parametrize("check", [c[0] for c in CASES], ids=[c[0].__name__ for c in CASES])
+def test_check_of_an_unsolved_stub_says_not_implemented(capsys, check):
+    def stub(*args, **kwargs):
+        raise NotImplementedError("Exercise: write this function")
+
+    out = verdict(capsys, check, stub)
+    assert out.startswith("⏳") and "not implemented yet" in out
