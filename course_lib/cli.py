@@ -37,7 +37,15 @@ def cmd_data(args) -> None:
     from .data import prepare_data
 
     data = prepare_data(args.source, verbose=False)
-    _print_json(data.summary())
+    summary = data.summary()
+    if args.export:
+        folder = Path(args.export)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, pairs in (("train", data.train), ("val", data.val), ("test", data.test)):
+            path = folder / f"{name}.tsv"
+            path.write_text("".join(f"{en}\t{de}\n" for en, de in pairs), encoding="utf-8")
+        summary["exported"] = str(folder)
+    _print_json(summary)
 
 
 def cmd_train(args) -> None:
@@ -206,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("data", help="locate/download the corpus and print a JSON summary")
     p.add_argument("--source", help=source_help)
+    p.add_argument("--export", metavar="DIR",
+                   help="also write the cleaned splits as DIR/{train,val,test}.tsv")
     p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("train", help="train a model and save it to a run folder")

@@ -188,3 +188,13 @@ def test_demo_end_to_end_on_tiny_settings(capsys, tiny_corpus, tmp_path, monkeyp
     assert [r["model"] for r in results] == ["baseline", "attention"]
     assert (out / "attention_heatmap.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "baseline" / "model.keras").exists()
+
+
+def test_data_export_writes_the_splits(capsys, tiny_corpus, tmp_path):
+    code, out, _ = run_cli(capsys, "data", "--source", tiny_corpus, "--export", tmp_path / "s")
+    summary = json.loads(out)
+    assert code == 0
+    for name in ("train", "val", "test"):
+        lines = (tmp_path / "s" / f"{name}.tsv").read_text(encoding="utf-8").splitlines()
+        assert len(lines) == summary["splits"][name]["pairs"]
+        assert all(line.count("\t") == 1 for line in lines)

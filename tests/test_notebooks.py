@@ -470,3 +470,12 @@ def test_setup_on_colab_without_gpu_says_how_to_get_one(capfd, monkeypatch):
     assert err == ""
     assert "Running on : Colab" in out
     assert nb_helpers.COLAB_GPU_HINT in out
+
+
+def test_readme_links_every_chapter_with_the_configured_repository():
+    """The README's badges use config.REPO_SLUG too, so the URL has one source of truth."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        for folder in ("chapters", "solutions"):
+            assert T.colab_url(folder, path.name) in readme, (folder, path.name)
+            assert T.binder_url(folder, path.name) in readme, (folder, path.name)
