@@ -38,7 +38,7 @@ def parse_args(argv=None, description: str = "Attention speed benchmark"):
     parser.add_argument("--embedding-dim", type=int, default=sizes.embedding_dim)
     parser.add_argument("--units", type=int, default=sizes.units)
     parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=15)
     parser.add_argument("--decode-batch", type=int, default=64)
     parser.add_argument("--decode-length", type=int, default=20)
     parser.add_argument("--table", action="store_true", help="also print a readable table")
@@ -56,42 +56,27 @@ def synthetic_batch(args, rng):
     return (source[:, :], target[:, :-1]), target[:, 1:]
 
 
-def time_train_steps(model, batch, args) -> float:
-    """Median milliseconds of one compiled optimisation step (forward, loss, backward, update)."""
-    (source, decoder_input), labels = batch
-    for _ in range(args.warmup):
-        model.train_on_batch((source, decoder_input), labels)
-    times = []
-    for _ in range(args.steps):
-        start = time.perf_counter()
-        model.train_on_batch((source, decoder_input), labels)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
-
-
-def time_decoding(model, source, args) -> float:
-    """Sentences per second of batched greedy decoding for a fixed number of steps."""
-    from course_lib.decoding import greedy_decode
-
-    source = source[: args.decode_batch]
-    greedy_decode(model, source, start_id=2, end_id=-1, max_length=args.decode_length)  # trace
-    runs = []
-    for _ in range(3):
-        start = time.perf_counter()
-        greedy_decode(model, source, start_id=2, end_id=-1, max_length=args.decode_length)
-        runs.append(time.perf_counter() - start)
-    return len(source) / statistics.median(runs)
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def measure(args) -> dict:
+    """Build the four models, then time them *interleaved*: one step of each in turn.
+
+    Interleaving spreads slow phases of a busy or throttling machine over all variants
+    alike, so the ratios stay meaningful even when absolute times drift.
+    """
     import numpy as np
     import tensorflow as tf
 
     from course_lib import config, models, training
+    from course_lib.decoding import greedy_decode
 
-    rng = np.random.default_rng(0)
-    batch = synthetic_batch(args, rng)
-    real_target_tokens = int((batch[1] != 0).sum())
+    (source, decoder_input), labels = synthetic_batch(args, np.random.default_rng(0))
+    decode_source = source[: args.decode_batch]
+    real_target_tokens = int((labels != 0).sum())
     gpus = tf.config.list_physical_devices("GPU")
     result = {"config": {
         "batch": args.batch, "source_length": args.source_length,
@@ -103,16 +88,41 @@ def measure(args) -> dict:
                    if gpus else f"CPU ({os.cpu_count()} cores, {platform.machine()})"),
         "tensorflow": tf.__version__,
     }}
+
+    built = {}
     for name, (kind, extra) in VARIANTS.items():
         config.seed_everything(0)
         model = models.build_model(kind, args.source_vocab, args.target_vocab,
                                    args.embedding_dim, args.units, **extra)
         training.compile_model(model)
-        step_ms = time_train_steps(model, batch, args)
+        built[name] = model
+
+    def train_step(model):
+        return lambda: model.train_on_batch((source, decoder_input), labels)
+
+    def decode(model):  # end_id=-1: never stops early, every variant does the same steps
+        return lambda: greedy_decode(model, decode_source, start_id=2, end_id=-1,
+                                     max_length=args.decode_length)
+
+    for model in built.values():  # warm-up: tracing and first allocations are not timed
+        for _ in range(args.warmup):
+            train_step(model)()
+        decode(model)()
+    step_times = {name: [] for name in built}
+    decode_times = {name: [] for name in built}
+    for round_ in range(args.steps):
+        for name, model in built.items():
+            step_times[name].append(_timed(train_step(model)))
+            if round_ < 3:
+                decode_times[name].append(_timed(decode(model)))
+
+    for name, model in built.items():
+        step_ms = statistics.median(step_times[name]) * 1000
         result[name] = {
             "train_step_ms": round(step_ms, 2),
             "tokens_per_s": round(real_target_tokens / (step_ms / 1000), 1),
-            "decode_sentences_per_s": round(time_decoding(model, batch[0][0], args), 1),
+            "decode_sentences_per_s": round(len(decode_source)
+                                            / statistics.median(decode_times[name]), 1),
             "parameters": int(model.count_params()),
         }
     base, ours, naive = (result[k]["train_step_ms"] for k in ("baseline", "bahdanau",
