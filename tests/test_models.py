@@ -86,7 +86,7 @@ def test_attention_forward_returns_weights_per_output_step(models, batch):
 
 
 def test_build_model_kinds_and_unknown_kind(vec):
-    assert set(MODEL_KINDS) == {"baseline", "attention", "luong"}
+    assert set(MODEL_KINDS) == {"baseline", "attention", "luong", "scheduled_sampling"}
     assert MODEL_KINDS["baseline"] is BaselineSeq2Seq
     assert MODEL_KINDS["attention"] is AttentionSeq2Seq
     assert MODEL_KINDS["luong"] is LuongStyleSeq2Seq

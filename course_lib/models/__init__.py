@@ -5,10 +5,20 @@
 
 from __future__ import annotations
 
-from .attention import (AttentionSeq2Seq, BahdanauAttention, BahdanauDecoder,
-                        LuongStyleSeq2Seq, masked_softmax)
-from .baseline import (BaselineDecoder, BaselineSeq2Seq, Encoder, ScheduledSamplingSeq2Seq,
-                       TranslationModel)
+from .attention import (
+    AttentionSeq2Seq,
+    BahdanauAttention,
+    BahdanauDecoder,
+    LuongStyleSeq2Seq,
+    masked_softmax,
+)
+from .baseline import (
+    BaselineDecoder,
+    BaselineSeq2Seq,
+    Encoder,
+    ScheduledSamplingSeq2Seq,
+    TranslationModel,
+)
 
 MODEL_KINDS = {
     "baseline": BaselineSeq2Seq,
