@@ -485,16 +485,21 @@ def check_teacher_forcing_shift(fn) -> None:
     check("teacher_forcing_shift", fn, cases)
 
 
-def check_greedy_step(fn) -> None:
-    """Exercise: ``fn(model, tokens, carry) -> (next_tokens, carry)`` picks the argmax word."""
+def _small_encoded_model(kind: str, seed: int):
+    """A tiny seeded model of ``kind`` and its carry for a fixed 2-sentence batch."""
     import keras
 
     from .models import build_model
 
-    keras.utils.set_random_seed(3)
-    model = build_model("baseline", 30, 40, 8, 16)
+    keras.utils.set_random_seed(seed)
+    model = build_model(kind, 30, 40, 8, 16)
     source = np.array([[5, 6, 7, 0], [8, 9, 10, 11]])
-    carry = model.encode(source)
+    return model, model.encode(source)
+
+
+def check_greedy_step(fn) -> None:
+    """Exercise: ``fn(model, tokens, carry) -> (next_tokens, carry)`` picks the argmax word."""
+    model, carry = _small_encoded_model("baseline", seed=3)
     tokens = np.array([2, 2])
     logits, new_carry, _ = model.decode_step(tokens, carry)
     expected = np.argmax(np.asarray(logits), axis=-1)
@@ -620,14 +625,7 @@ def check_context_vector(fn) -> None:
 
 def check_fixed_step(fn) -> None:
     """Chapter 6 exercise: the corrected attention step must query with the decoder state."""
-    import keras
-
-    from .models import build_model
-
-    keras.utils.set_random_seed(11)
-    model = build_model("attention", 30, 40, 8, 16)
-    source = np.array([[5, 6, 7, 0], [8, 9, 10, 11]])
-    carry = model.encode(source)
+    model, carry = _small_encoded_model("attention", seed=11)
     decoder = model.decoder
     embedded = decoder.embedding(np.array([2, 2]))
     rng = np.random.default_rng(0)
