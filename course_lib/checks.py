@@ -631,7 +631,7 @@ def check_fixed_step(fn) -> None:
     rng = np.random.default_rng(0)
     state = rng.normal(size=(2, 16)).astype("float32")        # a state that is not s_0
     summary = carry["state"]                                    # the encoder summary (s_0)
-    expected = decoder.step(embedded, state, carry["keys"], carry["values"], carry["mask"])
+    expected = decoder.step(embedded, state, carry)
 
     def compare(got):
         names = ("new state", "context", "weights")

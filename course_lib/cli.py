@@ -14,11 +14,13 @@ a one-line message and exit code 2, not a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
 from pathlib import Path
 
+from .config import MAIN_KINDS, PROFILES
 from .notebook import import_tensorflow_quietly
 
 
@@ -48,38 +50,42 @@ def cmd_data(args) -> None:
     _print_json(summary)
 
 
-def cmd_train(args) -> None:
+def cmd_train(args) -> int:
     from .data import prepare_data
     from .runs import RunSettings, train_run
 
-    settings = RunSettings.for_mode(args.model)
-    if args.quick:
-        from . import config
-
-        quick = config.TrainConfig.quick()
-        settings = RunSettings(kind=args.model, epochs=quick.epochs,
-                               max_train_pairs=quick.max_train_pairs, patience=quick.patience)
+    profile = "quick" if args.quick else args.profile
+    settings = RunSettings.for_profile(args.model, profile)
     overrides = {key: value for key, value in (
         ("epochs", args.epochs), ("max_train_pairs", args.max_pairs), ("units", args.units),
         ("embedding_dim", args.embedding_dim), ("source_vocab", args.source_vocab),
-        ("target_vocab", args.target_vocab), ("batch_size", args.batch_size))
+        ("target_vocab", args.target_vocab), ("batch_size", args.batch_size),
+        ("jit_compile", args.xla))
         if value is not None}
-    settings = RunSettings(**{**settings.__dict__, **overrides})
+    if overrides:
+        settings = dataclasses.replace(settings, **overrides)
     data = prepare_data(args.source, verbose=False)
-    run = train_run(data, settings, args.out, verbose=1 if sys.stdout.isatty() else 2)
+    run = train_run(data, settings, args.out, verbose=1 if sys.stdout.isatty() else 2,
+                    resume=args.resume)
     md = run.metadata
-    _print_json({"out": str(args.out), "kind": md["kind"], "parameters": md["parameters"],
-                 "train_seconds": md["train_seconds"], "epochs_run": md["epochs_run"],
-                 "interrupted": md["interrupted"], "final_metrics": md["final_metrics"],
+    _print_json({"out": str(args.out), "kind": md["kind"], "status": md["status"],
+                 "stopped_by": md["stopped_by"], "profile": settings.profile,
+                 "parameters": md["parameters"], "train_seconds": md["train_seconds"],
+                 "epochs_run": md["epochs_run"], "final_metrics": md["final_metrics"],
                  "hardware": md["hardware"]})
+    if md["status"] != "complete":
+        print(f"error: training was interrupted; continue it with `python -m course_lib train "
+              f"--model {args.model} --out {args.out} --resume`", file=sys.stderr)
+        return 130
+    return 0
 
 
 def cmd_evaluate(args) -> None:
     from .evaluation import evaluate, read_pairs_file
     from .runs import load_run
 
-    pairs = read_pairs_file(args.pairs)
     run = load_run(args.run)
+    pairs = read_pairs_file(args.pairs)
     result = evaluate(run.translator, pairs, beam_width=args.beam, out=args.out)
     payload = result.to_json()
     if args.out:
@@ -219,16 +225,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("train", help="train a model and save it to a run folder")
-    p.add_argument("--model", choices=["baseline", "attention", "luong"], required=True)
+    p.add_argument("--model", choices=list(MAIN_KINDS), required=True)
     p.add_argument("--out", required=True, type=Path, help="run folder to write")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--max-pairs", type=int, help="use only the first N training pairs")
+    p.add_argument("--profile", choices=list(PROFILES),
+                   help="training profile (default: $COURSE_PROFILE, else gpu/cpu by hardware)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue the unfinished run in --out from its last completed epoch")
+    p.add_argument("--epochs", type=int, help="upper bound; early stopping usually ends sooner")
+    p.add_argument("--max-pairs", type=int,
+                   help="train on a seeded random sample of N training pairs")
+    p.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
+                   help="compile the training step with XLA (default: the profile's setting)")
     p.add_argument("--units", type=int)
     p.add_argument("--embedding-dim", type=int)
     p.add_argument("--source-vocab", type=int)
     p.add_argument("--target-vocab", type=int)
     p.add_argument("--batch-size", type=int)
-    p.add_argument("--quick", action="store_true", help="quick-mode settings (as COURSE_QUICK=1)")
+    p.add_argument("--quick", action="store_true", help="same as --profile quick")
     p.add_argument("--source", help=source_help)
     p.set_defaults(func=cmd_train)
 
@@ -268,8 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     from .runs import RunError
 
     try:
-        args.func(args)
+        code = args.func(args)
     except (CliError, CorpusError, RunError, PairsFileError, TranslationInputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return 0
+    return code or 0

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import corpus
-from .config import DataConfig
+from .config import SEED, DataConfig
 
 Pair = tuple[str, str]
 
@@ -182,7 +182,7 @@ class Splits:
 
 
 def split_by_source(
-    pairs: list[Pair], val_fraction: float = 0.05, test_fraction: float = 0.05, seed: int = 1234
+    pairs: list[Pair], val_fraction: float = 0.05, test_fraction: float = 0.05, seed: int = SEED
 ) -> Splits:
     """Split *English sentences* (not pairs) into train / validation / test.
 
@@ -206,7 +206,7 @@ def split_by_source(
     return Splits(train=pick(train_src), val=pick(val_src), test=pick(test_src))
 
 
-def pair_level_leakage(pairs: list[Pair], test_fraction: float = 0.05, seed: int = 1234) -> dict:
+def pair_level_leakage(pairs: list[Pair], test_fraction: float = 0.05, seed: int = SEED) -> dict:
     """Measure the leak of the common *pair-level* random split.
 
     Shuffling pairs and cutting off a test slice puts different translations of the

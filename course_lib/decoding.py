@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from .data import normalize
-from .text import Vectorizers
+from .text import END, Vectorizers
 
 # --------------------------------------------------------------------------- greedy
 
@@ -48,6 +48,10 @@ def greedy_decode(model, source_ids, start_id: int, end_id: int, max_length: int
                    weights.numpy() if model.has_attention else None)
 
 
+#: model → {(start_id, end_id, max_length): compiled greedy loop}. The functions hold
+#: only a *weak* reference to their model: a strong one (e.g. a lambda closing over
+#: ``model``) would keep the key alive forever, and every model ever decoded would
+#: stay in memory with its graph.
 _COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -56,10 +60,12 @@ def _compiled_greedy(model, start_id, end_id, max_length):
     per_model = _COMPILED.setdefault(model, {})
     key = (start_id, end_id, max_length)
     if key not in per_model:
-        per_model[key] = tf.function(
-            lambda source_ids: _greedy_loop(model, source_ids, start_id, end_id, max_length),
-            input_signature=[tf.TensorSpec([None, None], tf.int32)],
-        )
+        model_ref = weakref.ref(model)
+
+        def loop(source_ids):
+            return _greedy_loop(model_ref(), source_ids, start_id, end_id, max_length)
+
+        per_model[key] = tf.function(loop, input_signature=[tf.TensorSpec([None, None], tf.int32)])
     return per_model[key]
 
 
@@ -261,7 +267,7 @@ class Translator:
         length = int(decoded.lengths[i])
         ids = decoded.ids[i, :length]
         tokens = [self.vectorizers.target_vocab[t] for t in ids]
-        words = [t for t in tokens if t != "[end]"]
+        words = [t for t in tokens if t != END]
         weights = None
         if decoded.weights is not None:
             weights = decoded.weights[i, :length, :n_source]

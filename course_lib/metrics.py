@@ -36,7 +36,7 @@ MAX_ORDER = 4
 """BLEU-4: the standard maximum n-gram order."""
 
 
-class CorpusFormatError(ValueError):
+class BleuInputError(ValueError):
     """Raised when hypotheses or references are not laid out as BLEU expects.
 
     It is a ``ValueError``, so ``except ValueError`` catches it too.
@@ -264,40 +264,40 @@ def bleu_from_statistics(
 
 
 def _check_references(references: Sequence[Sequence[str]]) -> None:
-    """Raise CorpusFormatError unless ``references[i]`` is a non-empty list of strings."""
+    """Raise BleuInputError unless ``references[i]`` is a non-empty list of strings."""
     if isinstance(references, str):
-        raise CorpusFormatError("references must be a list of reference lists, not a string")
+        raise BleuInputError("references must be a list of reference lists, not a string")
     for i, refs in enumerate(references):
         if isinstance(refs, str):
-            raise CorpusFormatError(
+            raise BleuInputError(
                 f"references[{i}] is a string; it must be a list of reference strings "
                 f"(wrap a single reference: [{refs!r}])"
             )
         if len(refs) == 0:
-            raise CorpusFormatError(
+            raise BleuInputError(
                 f"hypothesis {i} has no references; every hypothesis needs >= 1"
             )
         for j, ref in enumerate(refs):
             if not isinstance(ref, str):
-                raise CorpusFormatError(
+                raise BleuInputError(
                     f"references[{i}][{j}] is {type(ref).__name__}, expected str"
                 )
 
 
 def _check_corpus(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> None:
-    """Raise CorpusFormatError with a clear message if the corpus is malformed."""
+    """Raise BleuInputError with a clear message if the corpus is malformed."""
     if isinstance(hypotheses, str):
-        raise CorpusFormatError("hypotheses must be a list of strings, not a single string")
+        raise BleuInputError("hypotheses must be a list of strings, not a single string")
     if len(hypotheses) != len(references):
-        raise CorpusFormatError(
+        raise BleuInputError(
             f"got {len(hypotheses)} hypotheses but {len(references)} reference lists; "
             "references[i] must hold the references of hypotheses[i]"
         )
     if len(hypotheses) == 0:
-        raise CorpusFormatError("the corpus is empty: BLEU needs at least one hypothesis")
+        raise BleuInputError("the corpus is empty: BLEU needs at least one hypothesis")
     for i, hyp in enumerate(hypotheses):
         if not isinstance(hyp, str):
-            raise CorpusFormatError(f"hypotheses[{i}] is {type(hyp).__name__}, expected str")
+            raise BleuInputError(f"hypotheses[{i}] is {type(hyp).__name__}, expected str")
     _check_references(references)
 
 
@@ -374,7 +374,7 @@ def sentence_bleu(
     :func:`corpus_bleu` to compare systems.
     """
     if not isinstance(hypothesis, str):
-        raise CorpusFormatError(f"hypothesis is {type(hypothesis).__name__}, expected str")
+        raise BleuInputError(f"hypothesis is {type(hypothesis).__name__}, expected str")
     _check_references([references])
     hyp_tokens = tokenize(hypothesis, lowercase)
     refs_tokens = [tokenize(ref, lowercase) for ref in references]

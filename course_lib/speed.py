@@ -11,7 +11,7 @@ Measured on synthetic batches of fixed shape, so every variant does the same wor
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import os
 import platform
 import statistics
@@ -19,38 +19,38 @@ import time
 
 from .config import ModelConfig
 
-VARIANTS = {  # name → (model kind, extra constructor arguments)
-    "baseline": ("baseline", {}),
-    "bahdanau": ("attention", {}),
-    "bahdanau_naive": ("attention", {"naive": True}),
-    "luong": ("luong", {}),
+VARIANTS = {  # name → model kind
+    "baseline": "baseline",
+    "bahdanau": "attention",
+    "bahdanau_naive": "attention_naive",
+    "luong": "luong",
 }
 
 
-def parse_args(argv=None, description: str = "Attention speed benchmark"):
-    parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--source-length", type=int, default=10)
-    parser.add_argument("--target-length", type=int, default=12)
-    sizes = ModelConfig()  # the course's default model sizes
-    parser.add_argument("--source-vocab", type=int, default=sizes.source_vocab)
-    parser.add_argument("--target-vocab", type=int, default=sizes.target_vocab)
-    parser.add_argument("--embedding-dim", type=int, default=sizes.embedding_dim)
-    parser.add_argument("--units", type=int, default=sizes.units)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--steps", type=int, default=15)
-    parser.add_argument("--decode-batch", type=int, default=64)
-    parser.add_argument("--decode-length", type=int, default=20)
-    parser.add_argument("--table", action="store_true", help="also print a readable table")
-    return parser.parse_args(argv)
+@dataclasses.dataclass(frozen=True)
+class SpeedSettings:
+    """What the benchmark measures: batch shape, model sizes, repetitions."""
+
+    batch: int = 64
+    source_length: int = 10
+    target_length: int = 12
+    source_vocab: int = ModelConfig.source_vocab
+    target_vocab: int = ModelConfig.target_vocab
+    embedding_dim: int = ModelConfig.embedding_dim
+    units: int = ModelConfig.units
+    warmup: int = 3
+    steps: int = 15
+    decode_batch: int = 64
+    decode_length: int = 20
+    xla: bool = True          # also time every variant compiled with XLA (jit_compile=True)
 
 
-def synthetic_batch(args, rng):
+def synthetic_batch(settings: SpeedSettings, rng):
     """Random ids with a few padded positions, like a bucketed batch of real sentences."""
 
-    source = rng.integers(2, args.source_vocab, (args.batch, args.source_length))
-    target = rng.integers(4, args.target_vocab, (args.batch, args.target_length + 1))
-    for row in range(0, args.batch, 4):  # every 4th sentence is 2 tokens shorter
+    source = rng.integers(2, settings.source_vocab, (settings.batch, settings.source_length))
+    target = rng.integers(4, settings.target_vocab, (settings.batch, settings.target_length + 1))
+    for row in range(0, settings.batch, 4):  # every 4th sentence is 2 tokens shorter
         source[row, -2:] = 0
         target[row, -2:] = 0
     return (source[:, :], target[:, :-1]), target[:, 1:]
@@ -62,82 +62,96 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def measure(args) -> dict:
-    """Build the four models, then time them *interleaved*: one step of each in turn.
+def measure(settings: SpeedSettings | None = None) -> dict:
+    """Build the models, then time them *interleaved*: one step of each in turn.
 
     Interleaving spreads slow phases of a busy or throttling machine over all variants
-    alike, so the ratios stay meaningful even when absolute times drift.
+    alike, so the ratios stay meaningful even when absolute times drift. With
+    ``settings.xla`` every variant is timed twice, without and with XLA
+    (``jit_compile=True``), from the same initial weights.
     """
     import numpy as np
-    import tensorflow as tf
 
     from course_lib import config, models, training
     from course_lib.decoding import greedy_decode
 
-    (source, decoder_input), labels = synthetic_batch(args, np.random.default_rng(0))
-    decode_source = source[: args.decode_batch]
+    settings = settings or SpeedSettings()
+    (source, decoder_input), labels = synthetic_batch(settings, np.random.default_rng(0))
+    decode_source = source[: settings.decode_batch]
     real_target_tokens = int((labels != 0).sum())
-    gpus = tf.config.list_physical_devices("GPU")
-    result = {"config": {
-        "batch": args.batch, "source_length": args.source_length,
-        "target_length": args.target_length, "source_vocab": args.source_vocab,
-        "target_vocab": args.target_vocab, "embedding_dim": args.embedding_dim,
-        "units": args.units, "steps": args.steps, "warmup": args.warmup,
-        "decode_batch": args.decode_batch, "decode_length": args.decode_length,
-        "device": (tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU")
-                   if gpus else f"CPU ({os.cpu_count()} cores, {platform.machine()})"),
-        "tensorflow": tf.__version__,
-    }}
+    import tensorflow as tf
 
+    result = {"config": {**dataclasses.asdict(settings),
+                         "device": (f"GPU: {config.gpu_name()}" if config.gpu_name()
+                                    else f"CPU ({os.cpu_count()} cores, {platform.machine()})"),
+                         "tensorflow": tf.__version__}}
     built = {}
-    for name, (kind, extra) in VARIANTS.items():
-        config.seed_everything(0)
-        model = models.build_model(kind, args.source_vocab, args.target_vocab,
-                                   args.embedding_dim, args.units, **extra)
-        training.compile_model(model)
-        built[name] = model
+    for name, kind in VARIANTS.items():
+        for xla in (False, True) if settings.xla else (False,):
+            config.seed_everything(0)
+            model = models.build_model(kind, settings.source_vocab, settings.target_vocab,
+                                       settings.embedding_dim, settings.units)
+            training.compile_model(model, jit_compile=xla)
+            built[name, xla] = model
 
     def train_step(model):
         return lambda: model.train_on_batch((source, decoder_input), labels)
 
     def decode(model):  # end_id=-1: never stops early, every variant does the same steps
         return lambda: greedy_decode(model, decode_source, start_id=2, end_id=-1,
-                                     max_length=args.decode_length)
+                                     max_length=settings.decode_length)
 
-    for model in built.values():  # warm-up: tracing and first allocations are not timed
-        for _ in range(args.warmup):
+    for (_, xla), model in built.items():  # warm-up: tracing and compiling are not timed
+        for _ in range(settings.warmup):
             train_step(model)()
-        decode(model)()
-    step_times = {name: [] for name in built}
-    decode_times = {name: [] for name in built}
-    for round_ in range(args.steps):
-        for name, model in built.items():
-            step_times[name].append(_timed(train_step(model)))
-            if round_ < 3:
+        if not xla:
+            decode(model)()
+    step_times = {key: [] for key in built}
+    decode_times = {name: [] for name in VARIANTS}
+    for round_ in range(settings.steps):
+        for (name, xla), model in built.items():
+            step_times[name, xla].append(_timed(train_step(model)))
+            if round_ < 3 and not xla:
                 decode_times[name].append(_timed(decode(model)))
 
-    for name, model in built.items():
-        step_ms = statistics.median(step_times[name]) * 1000
+    def speed(key):
+        step_ms = statistics.median(step_times[key]) * 1000
+        return {"train_step_ms": round(step_ms, 2),
+                "tokens_per_s": round(real_target_tokens / (step_ms / 1000), 1)}
+
+    for name in VARIANTS:
         result[name] = {
-            "train_step_ms": round(step_ms, 2),
-            "tokens_per_s": round(real_target_tokens / (step_ms / 1000), 1),
+            **speed((name, False)),
             "decode_sentences_per_s": round(len(decode_source)
                                             / statistics.median(decode_times[name]), 1),
-            "parameters": int(model.count_params()),
+            "parameters": int(built[name, False].count_params()),
         }
+        if settings.xla:
+            result[name]["xla"] = speed((name, True))
     base, ours, naive = (result[k]["train_step_ms"] for k in ("baseline", "bahdanau",
                                                                 "bahdanau_naive"))
     result["ratios"] = {"bahdanau_over_baseline": round(ours / base, 3),
                         "naive_over_bahdanau": round(naive / ours, 3),
                         "luong_over_baseline": round(result["luong"]["train_step_ms"] / base, 3)}
+    if settings.xla:
+        result["ratios"]["xla_over_plain"] = {
+            name: round(result[name]["xla"]["train_step_ms"] / result[name]["train_step_ms"], 3)
+            for name in VARIANTS}
     return result
 
 
 def print_table(result: dict) -> None:
-    print(f"\n{'variant':<16}{'step ms':>10}{'tokens/s':>12}{'decode sent/s':>15}{'params':>12}")
+    xla = "xla" in result["baseline"]
+    print(f"\n{'variant':<16}{'step ms':>10}{'tokens/s':>12}{'decode sent/s':>15}{'params':>12}"
+          + (f"{'XLA step ms':>13}{'XLA/plain':>11}" if xla else ""))
     for name in VARIANTS:
         r = result[name]
-        print(f"{name:<16}{r['train_step_ms']:>10.1f}{r['tokens_per_s']:>12.0f}"
-              f"{r['decode_sentences_per_s']:>15.1f}{r['parameters']:>12,}")
-    print("ratios:", ", ".join(f"{k} = {v}" for k, v in result["ratios"].items()))
+        line = (f"{name:<16}{r['train_step_ms']:>10.1f}{r['tokens_per_s']:>12.0f}"
+                f"{r['decode_sentences_per_s']:>15.1f}{r['parameters']:>12,}")
+        if xla:
+            line += (f"{r['xla']['train_step_ms']:>13.1f}"
+                     f"{result['ratios']['xla_over_plain'][name]:>11.3f}")
+        print(line)
+    print("ratios:", ", ".join(f"{k} = {v}" for k, v in result["ratios"].items()
+                               if not isinstance(v, dict)))
     print("device:", result["config"]["device"])

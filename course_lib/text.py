@@ -27,8 +27,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from .config import SEED, TrainConfig
+from .data import Pair
+
 PAD, UNK, START, END = "", "[UNK]", "[start]", "[end]"
-Pair = tuple[str, str]
 
 
 def wrap_target(german: str) -> str:
@@ -138,22 +140,31 @@ def shift_for_teacher_forcing(source: tf.Tensor, target: tf.Tensor):
     return (source, target[:, :-1]), target[:, 1:]
 
 
+#: Bucket boundaries (tokens). A batch is padded up to its bucket's boundary, so the
+#: model sees a small, fixed set of shapes (XLA compiles each shape once).
+BUCKET_BOUNDARIES = (4, 6, 8, 10, 12, 15, 20, 30)
+
+
 def make_dataset(
     pairs: list[Pair],
     vectorizers: Vectorizers,
-    batch_size: int = 128,
+    batch_size: int | None = None,
     shuffle: bool = True,
     bucketing: bool = True,
-    seed: int = 1234,
+    seed: int = SEED,
 ) -> tf.data.Dataset:
     """Build the training pipeline: vectorise → shuffle → batch (bucketed or not) → shift → prefetch.
 
     Each element is ``((source_ids, decoder_input), labels)`` with shapes
-    ``((batch, S), (batch, T-1)), (batch, T-1)``; S and T vary per batch because
-    each batch is padded (with 0) only to its own longest sentence.
-    With ``bucketing=True`` sentences of similar length are batched together
-    (``tf.data.Dataset.bucket_by_sequence_length``), which wastes far less padding.
+    ``((batch, S), (batch, T-1)), (batch, T-1)``.
+
+    With ``bucketing=True`` (the default) sentences of similar length are batched
+    together (``tf.data.Dataset.bucket_by_sequence_length``) and padded to the
+    bucket's boundary, which wastes little padding *and* gives a bounded set of
+    shapes. Without it each batch is padded to its own longest sentence.
+    ``batch_size`` defaults to ``config.TrainConfig().batch_size``.
     """
+    batch_size = batch_size or TrainConfig().batch_size
     source = vectorizers.source_ids([en for en, _ in pairs])  # ragged (N, None)
     target = vectorizers.target_ids([de for _, de in pairs])  # ragged (N, None)
     # Store padded rectangles plus true lengths; each element is cut back to its length.
@@ -163,11 +174,13 @@ def make_dataset(
     if shuffle:
         ds = ds.shuffle(len(pairs), seed=seed, reshuffle_each_iteration=True)
     if bucketing:
-        boundaries = [4, 6, 8, 10, 12, 15, 20, 30]
+        longest = int(max(source.row_lengths().numpy().max(), target.row_lengths().numpy().max()))
+        boundaries = [b for b in BUCKET_BOUNDARIES if b <= longest] + [longest + 1]
         ds = ds.bucket_by_sequence_length(
             element_length_func=lambda s, t: tf.maximum(tf.shape(s)[0], tf.shape(t)[0]),
             bucket_boundaries=boundaries,
             bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+            pad_to_bucket_boundary=True,
         )
     else:
         ds = ds.padded_batch(batch_size)

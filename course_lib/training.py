@@ -9,6 +9,7 @@ not pull the mean towards zero, as dividing by *all* positions would).
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ from pathlib import Path
 import keras
 from keras import ops
 
-from .models.baseline import PACKAGE
+from .config import TrainConfig
+from .models.base import PACKAGE
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -56,26 +58,41 @@ class MaskedAccuracy(keras.metrics.Metric):
         return self.correct / ops.maximum(self.total, 1.0)
 
 
-def compile_model(model: keras.Model, learning_rate: float = 1e-3) -> keras.Model:
-    """Adam, masked loss, masked accuracy. Gradient clipping keeps the RNNs stable."""
+def compile_model(model: keras.Model, learning_rate: float | None = None,
+                  jit_compile: bool | None = None) -> keras.Model:
+    """Adam, masked loss, masked accuracy. Gradient clipping keeps the RNNs stable.
+
+    ``learning_rate`` and ``jit_compile`` (XLA) default to :class:`course_lib.config.TrainConfig`.
+    XLA compiles one program per batch shape; the bucketed pipeline of
+    :func:`course_lib.text.make_dataset` keeps that set of shapes small.
+    """
+    defaults = TrainConfig()
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0),
+        optimizer=keras.optimizers.Adam(learning_rate or defaults.learning_rate, clipnorm=5.0),
         loss=masked_loss,
         metrics=[MaskedAccuracy()],
-        jit_compile=False,  # batches vary in length; XLA would recompile for every shape
+        jit_compile=defaults.jit_compile if jit_compile is None else jit_compile,
     )
     return model
 
 
 @dataclass
 class TrainResult:
-    """What ``train`` returns: the Keras history dict, wall time, and how it ended."""
+    """What ``train`` returns: the history, wall time, and how the run ended.
+
+    ``stopped_by`` is ``"early_stopping"`` (validation loss stopped improving),
+    ``"max_epochs"`` (the epoch limit came first) or ``"interrupted"`` (Ctrl-C).
+    """
 
     history: dict
     seconds: float
     epochs_run: int
-    interrupted: bool
+    stopped_by: str
     best_val_loss: float | None
+
+    @property
+    def interrupted(self) -> bool:
+        return self.stopped_by == "interrupted"
 
     def final_metrics(self) -> dict:
         """Validation loss/accuracy of the restored best epoch (and its training numbers)."""
@@ -86,64 +103,160 @@ class TrainResult:
             "best_epoch": best + 1}
 
 
-class _KeepHistory(keras.callbacks.Callback):
-    """Record per-epoch logs ourselves, so an interrupted run still has its history."""
+class _KeepProgress(keras.callbacks.Callback):
+    """Record per-epoch logs, and (with a ``folder``) everything needed to resume.
 
-    def __init__(self):
+    After every epoch it writes ``last.keras`` (weights *and* optimizer state) and
+    ``progress.json`` (epochs done, history, learning rate, early-stopping state).
+    Both are written to a temporary name first and then renamed, so a Ctrl-C in the
+    middle of a save never leaves a half-written file.
+    """
+
+    def __init__(self, folder: Path | None, history: dict, stopper, seconds_before: float):
         super().__init__()
-        self.logs: dict[str, list[float]] = {}
+        self.folder, self.logs, self.stopper = folder, history, stopper
+        self.seconds_before = seconds_before
+        self.start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
         for key, value in (logs or {}).items():
             self.logs.setdefault(key, []).append(float(value))
+        if self.folder is None:
+            return
+        temporary = self.folder / "last.tmp.keras"
+        self.model.save(temporary)
+        temporary.replace(self.folder / LAST_MODEL)
+        progress = {"epochs_done": epoch + 1, "history": self.logs,
+                    "learning_rate": float(ops.convert_to_numpy(
+                        self.model.optimizer.learning_rate)),
+                    "early_stopping": {"best": float(self.stopper.best),
+                                       "wait": int(self.stopper.wait),
+                                       "best_epoch": int(self.stopper.best_epoch)},
+                    "seconds": self.seconds_before + time.perf_counter() - self.start}
+        write_json_atomically(self.folder / PROGRESS, progress)
+
+
+class _ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """EarlyStopping that can start from a saved state (best loss, epochs waited)."""
+
+    def __init__(self, state: dict | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.saved_state = state
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.saved_state:
+            self.best = self.saved_state["best"]
+            self.wait = self.saved_state["wait"]
+            self.best_epoch = self.saved_state["best_epoch"]
+            self.best_weights = self.saved_state["best_weights"]  # of the best checkpoint
+
+
+#: File names inside a run folder written by :func:`train`.
+BEST_MODEL, LAST_MODEL, PROGRESS = "model.keras", "last.keras", "progress.json"
+
+
+def write_json_atomically(path: Path, payload: dict) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(payload, indent=1), encoding="utf-8")
+    temporary.replace(path)
+
+
+def clear_checkpoints(folder: str | Path) -> None:
+    """Delete the checkpoints of an earlier run, so none can be mistaken for this run's."""
+    for name in (BEST_MODEL, LAST_MODEL, PROGRESS, "run.json"):
+        (Path(folder) / name).unlink(missing_ok=True)
+
+
+def read_progress(folder: str | Path) -> dict | None:
+    """The resume state saved by :func:`train` in ``folder``, or ``None``."""
+    path = Path(folder) / PROGRESS
+    if not (path.exists() and (Path(folder) / LAST_MODEL).exists()):
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def train(
     model: keras.Model,
     train_ds,
     val_ds,
-    epochs: int = 10,
-    patience: int = 2,
-    checkpoint: str | Path | None = None,
+    epochs: int | None = None,
+    patience: int | None = None,
+    folder: str | Path | None = None,
+    resume_from: dict | None = None,
     steps_per_epoch: int | None = None,
     verbose: int | str = "auto",
-    learning_rate: float = 1e-3,
+    learning_rate: float | None = None,
 ) -> TrainResult:
-    """Fit with teacher forcing, early stopping on validation loss, best weights restored.
+    """Fit with teacher forcing until early stopping on validation loss; keep the best weights.
 
-    ``checkpoint`` (a ``.keras`` path) keeps the best model on disk after every
-    improving epoch, so an interrupted run (Ctrl-C) still leaves the best model so far:
-    on KeyboardInterrupt the best checkpoint is reloaded into ``model`` and training
-    returns normally with ``interrupted=True``.
+    * Early stopping: ``patience`` epochs without a lower validation loss end the
+      run, and the weights of the best epoch are restored. The learning rate is
+      halved after each epoch without improvement (``ReduceLROnPlateau``).
+    * ``folder``: the best model is saved there as ``model.keras`` after every
+      improving epoch, and the resume state (``last.keras``, ``progress.json``)
+      after every epoch. ``resume_from`` (from :func:`read_progress`) continues a
+      run whose ``model`` was loaded from ``last.keras``.
+    * Ctrl-C ends training cleanly: the best checkpoint (if any) is restored and
+      the result says ``stopped_by="interrupted"``.
+
+    ``epochs``, ``patience`` and ``learning_rate`` default to :class:`course_lib.config.TrainConfig`.
+    An already compiled model keeps its optimizer; a ``learning_rate`` given for it
+    is ignored, with a warning.
     """
+    defaults = TrainConfig()
+    epochs = epochs or defaults.epochs
+    patience = patience or defaults.patience
     if getattr(model, "optimizer", None) is None:
         compile_model(model, learning_rate)
-    recorder = _KeepHistory()
+    elif learning_rate is not None:
+        warnings.warn("train(learning_rate=...) is ignored: the model is already compiled with "
+                      "its own optimizer (compile it again to change the learning rate)",
+                      stacklevel=2)
+    folder = Path(folder) if folder is not None else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    resume_from = resume_from or {}
+    history = {key: list(values) for key, values in resume_from.get("history", {}).items()}
+    stopper_state = resume_from.get("early_stopping")
+    if stopper_state:
+        best_weights = keras.saving.load_model(folder / BEST_MODEL).get_weights()
+        stopper_state = {**stopper_state, "best_weights": best_weights}
+        model.optimizer.learning_rate = resume_from["learning_rate"]
+    stopper = _ResumableEarlyStopping(state=stopper_state, monitor="val_loss",
+                                      patience=patience, restore_best_weights=True)
+    progress = _KeepProgress(folder, history, stopper, resume_from.get("seconds", 0.0))
     callbacks = [
-        recorder,
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
-                                      restore_best_weights=True),
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=0,
+                                          min_lr=1e-5, verbose=0),
+        stopper,
+        progress,  # after the stopper, so it saves the stopper's updated state
     ]
-    if checkpoint is not None:
-        Path(checkpoint).parent.mkdir(parents=True, exist_ok=True)
-        callbacks.append(keras.callbacks.ModelCheckpoint(str(checkpoint), monitor="val_loss",
-                                                         save_best_only=True))
+    if folder is not None:
+        callbacks.insert(0, keras.callbacks.ModelCheckpoint(
+            str(folder / BEST_MODEL), monitor="val_loss", save_best_only=True,
+            initial_value_threshold=stopper_state["best"] if stopper_state else None))
+    initial_epoch = resume_from.get("epochs_done", 0)
     start = time.perf_counter()
-    interrupted = False
+    stopped_by = "max_epochs"
     try:
         with warnings.catch_warnings():
             # Bucketed datasets have no known length; Keras warns when one ends. Expected.
             warnings.filterwarnings("ignore", message=".*ran out of data.*")
             model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
-                      steps_per_epoch=steps_per_epoch, verbose=verbose, shuffle=False)
+                      initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                      verbose=verbose, shuffle=False)
+        if stopper.stopped_epoch > 0:
+            stopped_by = "early_stopping"
     except KeyboardInterrupt:
-        interrupted = True
-        if checkpoint is not None and Path(checkpoint).exists():
-            model.set_weights(keras.saving.load_model(checkpoint).get_weights())
-            print(f"\nInterrupted: restored the best checkpoint so far from {checkpoint}")
+        stopped_by = "interrupted"
+        best = folder / BEST_MODEL if folder is not None else None
+        if best is not None and best.exists():
+            model.set_weights(keras.saving.load_model(best).get_weights())
+            print(f"\nInterrupted: restored the best checkpoint so far from {best}")
         else:
             print("\nInterrupted before the first epoch finished: no checkpoint to restore.")
-    seconds = time.perf_counter() - start
-    val = recorder.logs.get("val_loss")
-    return TrainResult(history=recorder.logs, seconds=seconds, epochs_run=len(val or []),
-                       interrupted=interrupted, best_val_loss=min(val) if val else None)
+    seconds = resume_from.get("seconds", 0.0) + time.perf_counter() - start
+    val = history.get("val_loss")
+    return TrainResult(history=history, seconds=seconds, epochs_run=len(val or []),
+                       stopped_by=stopped_by, best_val_loss=min(val) if val else None)

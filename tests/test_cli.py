@@ -198,3 +198,59 @@ def test_data_export_writes_the_splits(capsys, tiny_corpus, tmp_path):
         lines = (tmp_path / "s" / f"{name}.tsv").read_text(encoding="utf-8").splitlines()
         assert len(lines) == summary["splits"][name]["pairs"]
         assert all(line.count("\t") == 1 for line in lines)
+
+
+def test_sigint_mid_epoch_leaves_a_run_that_is_not_used_as_trained(tmp_path):
+    """A real Ctrl-C (SIGINT) to `train`: the run is marked, refused, and resumable."""
+    import os
+    import signal
+    import time
+
+    folder = tmp_path / "run"
+    args = [sys.executable, "-m", "course_lib", "train", "--model", "attention", "--out",
+            str(folder), "--units", "16", "--embedding-dim", "8", "--source-vocab", "500",
+            "--target-vocab", "500", "--epochs", "3", "--max-pairs", "12000",
+            "--batch-size", "32", "--no-xla"]
+    env = {**os.environ, "COURSE_PROFILE": "quick"}
+    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=env)
+    progress = folder / "progress.json"
+    deadline = time.monotonic() + 300
+    while not progress.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert progress.exists(), process.communicate()[1][-2000:]
+    time.sleep(1.0)                                # well inside epoch 2
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err[-2000:]
+    meta = json.loads((folder / "run.json").read_text())
+    assert meta["status"] == "interrupted" and meta["stopped_by"] == "interrupted"
+    assert json.loads(progress.read_text())["epochs_done"] == 1
+    assert "--resume" in err
+
+    for command in (["translate", str(folder), "I am hungry."],
+                    ["evaluate", str(folder), "--pairs", str(tmp_path / "none.tsv")]):
+        result = subprocess.run([sys.executable, "-m", "course_lib", *command],
+                                capture_output=True, text=True, timeout=120, env=env)
+        assert result.returncode == 2, result.stderr
+        assert "did not finish" in result.stderr and "--resume" in result.stderr
+
+    resumed = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=600,
+                             env=env)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Resuming" in resumed.stdout
+    meta = json.loads((folder / "run.json").read_text())
+    assert meta["status"] == "complete" and meta["epochs_run"] >= 2
+    assert len(meta["history"]["val_loss"]) == meta["epochs_run"]
+
+
+def test_a_new_run_clears_an_earlier_runs_checkpoints(capsys, tmp_path, tiny_corpus):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / "model.keras").write_text("a stale model from another run")
+    (folder / "progress.json").write_text("{}")
+    code, _, _ = run_cli(capsys, "train", "--model", "baseline", "--out", folder, "--source",
+                         tiny_corpus, *TINY)
+    assert code == 0
+    assert json.loads((folder / "run.json").read_text())["status"] == "complete"
+    assert (folder / "model.keras").read_bytes()[:2] == b"PK"   # a real .keras (zip) file

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -57,9 +58,10 @@ def test_select_pairs_filters_then_samples_deterministically():
     assert a != pairs[:10]  # a random sample, not the (length-sorted) head of the file
 
 
-def test_scheduled_sampling_trains_saves_and_reloads(tmp_path):
+def test_own_prediction_sampling_trains_saves_and_reloads(tmp_path):
     keras.utils.set_random_seed(0)
-    model = models.build_model("scheduled_sampling", 30, 40, 8, 16, sampling_probability=0.5)
+    model = models.build_model("own_prediction_sampling", 30, 40, 8, 16,
+                               sampling_probability=0.5, seed=3)
     training.compile_model(model)
     x = (np.random.randint(1, 30, (8, 5)), np.random.randint(1, 40, (8, 6)))
     y = np.random.randint(1, 40, (8, 6))
@@ -70,25 +72,34 @@ def test_scheduled_sampling_trains_saves_and_reloads(tmp_path):
     path = tmp_path / "ss.keras"
     model.save(path)
     again = keras.saving.load_model(path)
-    assert again.sampling_probability == 0.5
+    assert again.sampling_probability == 0.5 and again.seed == 3
     np.testing.assert_allclose(again(x), model(x), atol=1e-6)
+
+
+def _saved(model):
+    import tempfile
+
+    path = Path(tempfile.mkdtemp()) / "model.keras"
+    model.save(path)
+    return path
 
 
 def test_fixed_query_bug_gives_identical_attention_rows():
     keras.utils.set_random_seed(0)
-    buggy = models.build_model("attention", 30, 40, 8, 16, fixed_query=True)
+    buggy = models.build_model("attention_fixed_query", 30, 40, 8, 16)
     correct = models.build_model("attention", 30, 40, 8, 16)
     correct.set_weights(buggy.get_weights())
     for model in (buggy, correct):  # sharpen the untrained, nearly uniform attention
-        score = model.decoder.attention.score_layer.kernel
-        score.assign(score * 300.0)
+        v_a = model.decoder.attention.v_a
+        v_a.assign(v_a * 300.0)
     src = np.array([[3, 4, 5, 0], [6, 7, 8, 9]])
     tin = np.array([[2, 8, 9, 11, 0], [2, 10, 12, 13, 14]])
     _, bug_weights = buggy.forward_with_weights((src, tin))
     _, good_weights = correct.forward_with_weights((src, tin))
     assert np.ptp(np.asarray(bug_weights), axis=1).max() < 1e-7     # rows identical
     assert np.ptp(np.asarray(good_weights), axis=1).max() > 1e-5   # rows change
-    assert buggy.get_config()["fixed_query"] is True
+    again = keras.saving.load_model(_saved(buggy))
+    assert type(again.decoder) is models.FixedQueryBahdanauDecoder
 
 
 def test_teacher_forced_and_position_accuracy_shapes():
@@ -109,16 +120,18 @@ def test_teacher_forced_and_position_accuracy_shapes():
 
 
 def test_speed_benchmark_reports_every_variant(capsys):
-    args = speed.parse_args(["--batch", "4", "--source-length", "3", "--target-length", "3",
-                             "--source-vocab", "20", "--target-vocab", "20",
-                             "--embedding-dim", "4", "--units", "8", "--warmup", "1",
-                             "--steps", "1", "--decode-batch", "2", "--decode-length", "2"])
-    result = speed.measure(args)
+    settings = speed.SpeedSettings(batch=4, source_length=3, target_length=3, source_vocab=20,
+                                   target_vocab=20, embedding_dim=4, units=8, warmup=1,
+                                   steps=1, decode_batch=2, decode_length=2)
+    result = speed.measure(settings)
     json.dumps(result)
     for name in ("baseline", "bahdanau", "bahdanau_naive", "luong"):
         assert set(result[name]) >= {"train_step_ms", "tokens_per_s", "decode_sentences_per_s"}
         assert result[name]["train_step_ms"] > 0
+        assert set(result[name]["xla"]) == {"train_step_ms", "tokens_per_s"}
+        assert result[name]["xla"]["train_step_ms"] > 0
     assert set(result["ratios"]) == {"bahdanau_over_baseline", "naive_over_bahdanau",
-                                     "luong_over_baseline"}
+                                     "luong_over_baseline", "xla_over_plain"}
+    assert set(result["ratios"]["xla_over_plain"]) == set(speed.VARIANTS)
     speed.print_table(result)
     assert "bahdanau_naive" in capsys.readouterr().out

@@ -57,7 +57,7 @@ def _mean_sentence_bleu(hyps, refs):
 
 
 def _fixed_step(decoder, emb, state, keys, values, mask, summary):
-    return decoder.step(emb, state, keys, values, mask)
+    return decoder.step(emb, state, {"keys": keys, "values": values, "mask": mask})
 
 
 def _buggy_step(decoder, emb, state, keys, values, mask, summary):

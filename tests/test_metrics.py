@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from sacrebleu.metrics import BLEU
 
 from course_lib.metrics import (
+    BleuInputError,
     BleuStats,
-    CorpusFormatError,
     brevity_penalty,
     chrf,
     clipped_matches,
@@ -222,7 +222,7 @@ def test_unknown_smoothing_is_rejected():
     ],
 )
 def test_corpus_bleu_rejects_malformed_input(hypotheses, references, message):
-    with pytest.raises(CorpusFormatError, match=message):
+    with pytest.raises(BleuInputError, match=message):
         corpus_bleu(hypotheses, references)
 
 

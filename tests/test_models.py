@@ -13,8 +13,11 @@ from course_lib.decoding import greedy_decode
 from course_lib.models import (
     MODEL_KINDS,
     AttentionSeq2Seq,
+    BahdanauDecoder,
     BaselineSeq2Seq,
     LuongStyleSeq2Seq,
+    NaiveBahdanauDecoder,
+    TranslationModel,
     build_model,
     masked_softmax,
 )
@@ -86,7 +89,9 @@ def test_attention_forward_returns_weights_per_output_step(models, batch):
 
 
 def test_build_model_kinds_and_unknown_kind(vec):
-    assert set(MODEL_KINDS) == {"baseline", "attention", "luong", "scheduled_sampling"}
+    assert set(MODEL_KINDS) == {"baseline", "attention", "luong", "attention_naive",
+                                "attention_fixed_query", "own_prediction_sampling"}
+    assert all(MODEL_KINDS[kind].kind == kind for kind in MODEL_KINDS)
     assert MODEL_KINDS["baseline"] is BaselineSeq2Seq
     assert MODEL_KINDS["attention"] is AttentionSeq2Seq
     assert MODEL_KINDS["luong"] is LuongStyleSeq2Seq
@@ -169,21 +174,21 @@ def test_step_by_step_equals_teacher_forcing_over_all_steps(models, batch, kind)
 @pytest.fixture(scope="module")
 def naive_and_efficient(vec):
     efficient = tiny_model("attention", vec, seed=2)
-    naive = tiny_model("attention", vec, seed=3, naive=True)
+    naive = tiny_model("attention_naive", vec, seed=3)
     naive.set_weights(efficient.get_weights())
     return naive, efficient
 
 
 def _count_key_calls(monkeypatch, model):
-    layer = model.decoder.attention.key_layer
-    original = layer.call
+    layer = model.decoder.attention
+    original = layer.project_keys
     calls = []
 
     def counting_call(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(layer, "call", counting_call)
+    monkeypatch.setattr(layer, "project_keys", counting_call)
     return calls
 
 
@@ -213,7 +218,8 @@ def test_naive_model_projects_keys_at_every_step(monkeypatch, naive_and_efficien
 
 def test_naive_and_efficient_agree_when_sharing_weights(naive_and_efficient, batch):
     naive, efficient = naive_and_efficient
-    assert naive.naive and not efficient.naive
+    assert isinstance(naive.decoder, NaiveBahdanauDecoder)
+    assert type(efficient.decoder) is BahdanauDecoder
     assert len(naive.weights) == len(efficient.weights)
     source, decoder_input, _ = batch
     naive_logits, naive_weights = naive.forward_with_weights((source, decoder_input))
@@ -248,7 +254,7 @@ def test_naive_flag_survives_saving(naive_and_efficient, tmp_path):
     naive, _ = naive_and_efficient
     naive.save(tmp_path / "naive.keras")
     loaded = keras.saving.load_model(tmp_path / "naive.keras")
-    assert loaded.naive and loaded.decoder.naive
+    assert type(loaded.decoder) is NaiveBahdanauDecoder and loaded.kind == "attention_naive"
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -265,3 +271,48 @@ def test_get_config_round_trip(models, batch, kind):
     source, decoder_input, _ = batch
     np.testing.assert_allclose(np.asarray(clone((source, decoder_input))),
                                np.asarray(model((source, decoder_input))), atol=ATOL)
+
+
+def test_every_model_declares_the_decoding_interface():
+    """encode/decode_step live on TranslationModel; no model kind re-implements them."""
+    for model_class in MODEL_KINDS.values():
+        assert issubclass(model_class, TranslationModel)
+        assert model_class.encode is TranslationModel.encode
+        assert model_class.decode_step is TranslationModel.decode_step
+
+
+def test_bahdanau_decoder_has_no_ablation_flags():
+    import inspect
+
+    source = inspect.getsource(BahdanauDecoder)
+    assert "naive" not in source and "fixed_query" not in source
+    assert "naive" not in BahdanauDecoder(10, 4, 8).get_config()
+
+
+def test_baseline_feeds_the_fixed_context_to_every_step_and_the_readout(models, batch):
+    """Cho et al. (2014): c enters the GRU input at every step and the readout."""
+    model = models["baseline"]
+    source, _, _ = batch
+    carry = model.encode(source)
+    width = 2 * UNITS
+    assert tuple(carry["context"].shape) == (source.shape[0], width)
+    cell_input = model.decoder.rnn.cell.kernel.shape[0]
+    assert cell_input == EMBEDDING_DIM + width                  # [y_{i-1}; c]
+    combine_input = model.decoder.readout.combine.kernel.shape[0]
+    assert combine_input == UNITS + width + EMBEDDING_DIM       # [s_i; c; y_{i-1}]
+    attention_readout = models["attention"].decoder.readout.combine.kernel.shape[0]
+    assert combine_input == attention_readout                   # the same readout
+
+
+def test_decoded_model_is_garbage_collected(vec, batch):
+    """The greedy-decoding cache must not keep models alive (it once did)."""
+    import gc
+    import weakref
+
+    source, _, _ = batch
+    model = tiny_model("attention", vec, seed=5)
+    greedy_decode(model, source, vec.start_id, vec.end_id, max_length=4)
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None

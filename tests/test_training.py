@@ -127,9 +127,9 @@ def trained(data, tmp_path_factory):
     """One short run shared by the tests below: 4 epochs of 5 steps, with a checkpoint."""
     vec, train_ds, val_ds = data
     model = tiny_model("baseline", vec)
-    checkpoint = tmp_path_factory.mktemp("train") / "models" / "best.keras"
+    checkpoint = tmp_path_factory.mktemp("train") / "models" / training.BEST_MODEL
     result = train(model, train_ds.repeat(), val_ds, epochs=4, patience=10,
-                   checkpoint=checkpoint, steps_per_epoch=5, verbose=0, learning_rate=0.02)
+                   folder=checkpoint.parent, steps_per_epoch=5, verbose=0, learning_rate=0.02)
     return model, result, checkpoint
 
 
@@ -162,7 +162,7 @@ def test_loss_decreases_on_a_tiny_overfit_set(trained):
     assert accuracy[-1] > accuracy[0]
 
 
-class _CtrlCAfterTwoEpochs(training._KeepHistory):
+class _CtrlCAfterTwoEpochs(training._KeepProgress):
     """Behaves like the history recorder, then "presses Ctrl-C" as epoch 3 starts.
 
     Before raising it scrambles the weights, as the first batches of epoch 3 would
@@ -182,10 +182,10 @@ class _CtrlCAfterTwoEpochs(training._KeepHistory):
 
 def test_keyboard_interrupt_restores_best_checkpoint(data, tmp_path, monkeypatch, capsys):
     vec, train_ds, val_ds = data
-    monkeypatch.setattr(training, "_KeepHistory", _CtrlCAfterTwoEpochs)
+    monkeypatch.setattr(training, "_KeepProgress", _CtrlCAfterTwoEpochs)
     model = tiny_model("baseline", vec)
-    checkpoint = tmp_path / "best.keras"
-    result = train(model, train_ds, val_ds, epochs=5, patience=5, checkpoint=checkpoint,
+    checkpoint = tmp_path / training.BEST_MODEL
+    result = train(model, train_ds, val_ds, epochs=5, patience=5, folder=tmp_path,
                    verbose=0, learning_rate=0.01)
     assert result.interrupted
     assert result.epochs_run == 2 and len(result.history["loss"]) == 2
@@ -197,19 +197,54 @@ def test_keyboard_interrupt_restores_best_checkpoint(data, tmp_path, monkeypatch
     assert val_loss == pytest.approx(min(result.history["val_loss"]), rel=1e-4)
 
 
-class _CtrlCAtOnce(training._KeepHistory):
+class _CtrlCAtOnce(training._KeepProgress):
     def on_train_begin(self, logs=None):
         raise KeyboardInterrupt
 
 
 def test_keyboard_interrupt_before_any_epoch(data, tmp_path, monkeypatch, capsys):
     vec, train_ds, val_ds = data
-    monkeypatch.setattr(training, "_KeepHistory", _CtrlCAtOnce)
+    monkeypatch.setattr(training, "_KeepProgress", _CtrlCAtOnce)
     model = tiny_model("baseline", vec)
     before = model.get_weights()
-    result = train(model, train_ds, val_ds, epochs=3, checkpoint=tmp_path / "never.keras",
-                   verbose=0)
+    result = train(model, train_ds, val_ds, epochs=3, folder=tmp_path, verbose=0)
     assert result.interrupted and result.epochs_run == 0 and result.best_val_loss is None
     assert result.final_metrics() == {}
     assert "no checkpoint" in capsys.readouterr().out
     _assert_same_weights(model.get_weights(), before)
+
+
+def test_train_warns_when_it_ignores_the_learning_rate(data):
+    vec, train_ds, val_ds = data
+    model = compile_model(tiny_model("baseline", vec), learning_rate=0.01)
+    with pytest.warns(UserWarning, match="learning_rate=.*ignored"):
+        train(model, train_ds, val_ds, epochs=1, verbose=0, learning_rate=0.5)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_resumed_training_continues_where_it_stopped(data, tmp_path):
+    """Two epochs, stop, resume for two more: the history and epoch count continue."""
+    vec, train_ds, val_ds = data
+    model = tiny_model("attention", vec)
+    first = train(model, train_ds, val_ds, epochs=2, patience=10, folder=tmp_path, verbose=0,
+                  learning_rate=0.02)
+    progress = training.read_progress(tmp_path)
+    assert progress["epochs_done"] == 2 and progress["history"] == first.history
+    assert (tmp_path / training.LAST_MODEL).is_file()
+    again = keras.saving.load_model(tmp_path / training.LAST_MODEL)
+    # The optimizer state travelled with the weights: Adam's step counter is at 2 epochs.
+    assert int(again.optimizer.iterations) == int(model.optimizer.iterations)
+    second = train(again, train_ds, val_ds, epochs=4, patience=10, folder=tmp_path,
+                   resume_from=progress, verbose=0)
+    assert second.epochs_run == 4
+    assert second.history["val_loss"][:2] == first.history["val_loss"]
+    assert training.read_progress(tmp_path)["epochs_done"] == 4
+    assert second.seconds >= first.seconds
+
+
+def test_clear_checkpoints_removes_an_earlier_runs_files(tmp_path):
+    for name in (training.BEST_MODEL, training.LAST_MODEL, training.PROGRESS, "run.json"):
+        (tmp_path / name).write_text("old")
+    (tmp_path / "source_vocab.json").write_text("[]")
+    training.clear_checkpoints(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["source_vocab.json"]

@@ -1,44 +1,54 @@
-"""Encoder–decoder models: the baseline, Bahdanau attention and a Luong-style ablation.
+"""Encoder–decoder models: the baseline, Bahdanau attention and its variants.
 
 >>> model = build_model("attention", source_vocab_size=8000, target_vocab_size=10000)
+
+Sizes not given come from :class:`course_lib.config.ModelConfig`, the one place
+that holds the course's defaults.
 """
 
 from __future__ import annotations
 
+from .. import config
 from .attention import (
     AttentionSeq2Seq,
     BahdanauAttention,
     BahdanauDecoder,
+    FixedQueryAttentionSeq2Seq,
+    FixedQueryBahdanauDecoder,
+    LuongStyleDecoder,
     LuongStyleSeq2Seq,
+    NaiveAttentionSeq2Seq,
+    NaiveBahdanauDecoder,
     masked_softmax,
 )
-from .baseline import (
-    BaselineDecoder,
-    BaselineSeq2Seq,
-    Encoder,
-    ScheduledSamplingSeq2Seq,
-    TranslationModel,
-)
+from .base import Encoder, Readout, TranslationModel
+from .baseline import BaselineDecoder, BaselineSeq2Seq, OwnPredictionSamplingSeq2Seq
 
-MODEL_KINDS = {
-    "baseline": BaselineSeq2Seq,
-    "attention": AttentionSeq2Seq,
-    "luong": LuongStyleSeq2Seq,
-    "scheduled_sampling": ScheduledSamplingSeq2Seq,
-}
+MODEL_KINDS = {model.kind: model for model in (
+    BaselineSeq2Seq, AttentionSeq2Seq, LuongStyleSeq2Seq, NaiveAttentionSeq2Seq,
+    FixedQueryAttentionSeq2Seq, OwnPredictionSamplingSeq2Seq)}
+
+#: The kinds a learner trains from the command line; the others are teaching variants.
+MAIN_KINDS = config.MAIN_KINDS
 
 
 def build_model(kind: str, source_vocab_size: int, target_vocab_size: int,
-                embedding_dim: int = 128, units: int = 256, **kwargs) -> TranslationModel:
-    """Create (and build) a model of the given kind: 'baseline', 'attention' or 'luong'."""
+                embedding_dim: int | None = None, units: int | None = None,
+                **kwargs) -> TranslationModel:
+    """Create (and build) a model of the given kind (see ``MODEL_KINDS``)."""
     if kind not in MODEL_KINDS:
         raise ValueError(f"unknown model kind {kind!r}; choose one of {sorted(MODEL_KINDS)}")
-    model = MODEL_KINDS[kind](source_vocab_size, target_vocab_size, embedding_dim, units,
+    sizes = config.ModelConfig()
+    model = MODEL_KINDS[kind](source_vocab_size, target_vocab_size,
+                              embedding_dim or sizes.embedding_dim, units or sizes.units,
                               **kwargs)
     model.build()
     return model
 
 
 __all__ = ["AttentionSeq2Seq", "BahdanauAttention", "BahdanauDecoder", "BaselineDecoder",
-           "BaselineSeq2Seq", "Encoder", "LuongStyleSeq2Seq", "ScheduledSamplingSeq2Seq", "MODEL_KINDS", "TranslationModel",
-           "build_model", "masked_softmax"]
+           "BaselineSeq2Seq", "Encoder", "FixedQueryAttentionSeq2Seq",
+           "FixedQueryBahdanauDecoder", "LuongStyleDecoder", "LuongStyleSeq2Seq", "MAIN_KINDS",
+           "MODEL_KINDS", "NaiveAttentionSeq2Seq", "NaiveBahdanauDecoder",
+           "OwnPredictionSamplingSeq2Seq", "Readout", "TranslationModel", "build_model",
+           "masked_softmax"]

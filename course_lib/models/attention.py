@@ -1,22 +1,33 @@
 """Bahdanau (additive) attention and the decoders that use it, Keras 3 + TensorFlow.
 
 Bahdanau, Cho & Bengio (2014), "Neural Machine Translation by Jointly Learning to
-Align and Translate". At output step i the previous decoder state s_{i-1} asks
-every encoder state h_j how relevant it is::
+Align and Translate", appendix A. At output step i the previous decoder state
+s_{i-1} asks every encoder state h_j how relevant it is::
 
-    e_ij  = v · tanh(W·h_j + U·s_{i-1})         score, one number per source word
-    a_ij  = softmax_j(e_ij)  (padding masked)    attention weights, sum to 1 over j
-    c_i   = Σ_j a_ij · h_j                        context vector
-    s_i   = GRU([y_{i-1}; c_i], s_{i-1})          the decoder reads word and context
+    e_ij = v_aᵀ tanh(W_a s_{i-1} + U_a h_j)     score, one number per source word
+    α_ij = softmax_j(e_ij)  (padding masked)     attention weights, sum to 1 over j
+    c_i  = Σ_j α_ij h_j                          context vector
+    s_i  = GRU([y_{i-1}; c_i], s_{i-1})          the decoder reads word and context
+    logits_i = readout([s_i; c_i; y_{i-1}])      the same readout as the baseline
 
-``W·h_j`` (the *keys*) does not depend on i, so we compute it once per batch
-(:meth:`BahdanauAttention.project_keys`) instead of once per output word. The
-``naive=True`` variant recomputes it every step, as some published code does; the
-benchmark ``benchmarks/attention_speed.py`` measures what that costs.
+``U_a h_j`` (the *keys*) does not depend on i, so we compute it once per sentence
+(:meth:`BahdanauAttention.project_keys`) instead of once per output word.
 
-:class:`LuongStyleSeq2Seq` is the ablation: the GRU runs first over the whole
-target (fused kernel, parallel over time) and attention is applied to its outputs
-afterwards (Luong et al. 2015 style, with the same additive score).
+Where this code differs from the paper, on purpose:
+
+* s_0 is computed from both encoder directions (the paper uses the backward one);
+* Keras' GRU uses ``reset_after=True`` (the cuDNN variant), a slightly different
+  placement of the reset gate than Cho et al.'s equations;
+* the readout is linear where the paper uses a maxout layer (:class:`Readout`).
+
+Two variants exist for teaching, each a subclass overriding one method:
+:class:`NaiveBahdanauDecoder` recomputes the keys at every step (as some published
+code does; ``benchmarks/attention_speed.py`` measures the cost), and
+:class:`FixedQueryBahdanauDecoder` reproduces a published bug (chapter 6).
+
+:class:`LuongStyleDecoder` is the ablation: the GRU runs first over the whole target
+(fused kernel, parallel over time) and attention is applied to its outputs
+afterwards (Luong et al. 2015 order, with the same additive score).
 """
 
 from __future__ import annotations
@@ -25,43 +36,9 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from .baseline import PACKAGE, TranslationModel
+from .base import PACKAGE, Readout, TranslationModel
 
 NEG_INF = -1e9
-
-
-@keras.saving.register_keras_serializable(package=PACKAGE)
-class BahdanauAttention(layers.Layer):
-    """Additive attention: ``score(s, h_j) = v · tanh(W·h_j + U·s)``."""
-
-    def __init__(self, units: int, **kwargs):
-        super().__init__(**kwargs)
-        self.units = units
-        self.key_layer = layers.Dense(units, use_bias=False, name="W")    # applied to h_j
-        self.query_layer = layers.Dense(units, use_bias=True, name="U")  # applied to s
-        self.score_layer = layers.Dense(1, use_bias=False, name="v")
-
-    def project_keys(self, values):
-        """W·h_j for all source positions: (batch, S, 2U) → (batch, S, A). Once per batch."""
-        return self.key_layer(values)
-
-    def call(self, query, keys, values, mask):
-        """query (batch, U) or (batch, T, U); keys (batch, S, A); values (batch, S, D); mask (batch, S).
-
-        Returns ``context`` (batch, [T,] D) and ``weights`` (batch, [T,] S).
-        """
-        query_proj = self.query_layer(query)                     # (batch, [T,] A)
-        if len(query.shape) == 3:                                # all T steps at once
-            keys, mask = keys[:, None], mask[:, None]            # (batch, 1, S, A), (batch, 1, S)
-        scores = self.score_layer(ops.tanh(keys + query_proj[..., None, :]))
-        scores = ops.squeeze(scores, -1)                         # (batch, [T,] S)
-        weights = masked_softmax(scores, mask)                   # (batch, [T,] S)
-        context = ops.matmul(weights[..., None, :], values if len(query.shape) == 2
-                             else values[:, None])               # (batch, [T,] 1, D)
-        return ops.squeeze(context, -2), weights
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units}
 
 
 def masked_softmax(scores, mask):
@@ -75,6 +52,65 @@ def masked_softmax(scores, mask):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class BahdanauAttention(layers.Layer):
+    """Additive attention ``e_ij = v_aᵀ tanh(W_a s + U_a h_j)``, with the paper's names.
+
+    ``units`` is the width A of the attention space; in this course the decoder
+    state s has the same width.
+
+    ``W_a`` (U, A) projects the query s, ``U_a`` (D, A) the encoder states h_j, and
+    ``v_a`` (A,) turns each tanh vector into one score. Written with ``einsum`` so
+    that each line shows which axes are summed over.
+    """
+
+    def __init__(self, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.units = units
+
+    def build(self, query_shape=None, keys_shape=None, values_shape=None, mask_shape=None):
+        attention_dim = self.units
+        query_dim = query_shape[-1] if query_shape is not None else self.units  # s has U entries
+        value_dim = values_shape[-1] if values_shape is not None else 2 * query_dim
+        self.W_a = self.add_weight(shape=(query_dim, attention_dim), name="W_a")
+        self.U_a = self.add_weight(shape=(value_dim, attention_dim), name="U_a")
+        self.v_a = self.add_weight(shape=(attention_dim,), name="v_a")
+
+    def project_keys(self, values):
+        """U_a h_j for all source positions: values (batch, S, D) → keys (batch, S, A)."""
+        if not self.built:  # the decoders project the keys before the first attention call
+            self.build(values_shape=values.shape)
+        return ops.einsum("bsd,da->bsa", values, self.U_a)
+
+    def call(self, query, keys, values, mask):
+        """One query per sentence (one decoder step).
+
+        query (batch, U); keys (batch, S, A); values (batch, S, D); mask (batch, S).
+        Returns ``context`` (batch, D) and ``weights`` (batch, S).
+        """
+        query = ops.matmul(query, self.W_a)                           # (batch, A)
+        energy = ops.tanh(query[:, None, :] + keys)                   # (batch, S, A)
+        scores = ops.einsum("bsa,a->bs", energy, self.v_a)            # (batch, S)
+        weights = masked_softmax(scores, mask)                        # (batch, S)
+        context = ops.einsum("bs,bsd->bd", weights, values)           # (batch, D)
+        return context, weights
+
+    def attend_all(self, queries, keys, values, mask):
+        """T queries per sentence at once (the Luong-style order allows it).
+
+        queries (batch, T, U) → ``context`` (batch, T, D), ``weights`` (batch, T, S).
+        """
+        queries = ops.einsum("btu,ua->bta", queries, self.W_a)       # (batch, T, A)
+        energy = ops.tanh(queries[:, :, None, :] + keys[:, None])     # (batch, T, S, A)
+        scores = ops.einsum("btsa,a->bts", energy, self.v_a)          # (batch, T, S)
+        weights = masked_softmax(scores, mask[:, None, :])            # (batch, T, S)
+        context = ops.einsum("bts,bsd->btd", weights, values)         # (batch, T, D)
+        return context, weights
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class BahdanauDecoder(layers.Layer):
     """The paper's decoder: attend with s_{i-1}, then feed [y_{i-1}; c_i] to a GRU cell.
 
@@ -82,158 +118,158 @@ class BahdanauDecoder(layers.Layer):
     ``tf.scan`` (a compiled loop), inference calls it once per generated word.
     """
 
-    def __init__(self, vocab_size: int, embedding_dim: int, units: int, naive: bool = False,
-                 fixed_query: bool = False, **kwargs):
+    def __init__(self, vocab_size: int, embedding_dim: int, units: int, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size, self.embedding_dim, self.units = vocab_size, embedding_dim, units
-        self.naive = naive
-        # fixed_query=True reproduces a published bug (chapter 6): attention is always
-        # asked with the encoder summary s_0 instead of the previous decoder state.
-        self.fixed_query = fixed_query
         self.embedding = layers.Embedding(vocab_size, embedding_dim, name="embedding")
-        self.bridge = layers.Dense(units, activation="tanh", name="bridge")
+        self.bridge = layers.Dense(units, activation="tanh", name="bridge")   # → s_0
         self.attention = BahdanauAttention(units, name="attention")
         self.cell = layers.GRUCell(units, name="gru_cell")
-        # Linear projection of [s_i; c_i; y_{i-1}] before the softmax layer. The paper uses a
-        # maxout layer here; a tanh layer slowed learning markedly in our runs (see chapter 5).
-        self.pre_output = layers.Dense(units, name="combine")
-        self.output_layer = layers.Dense(vocab_size, name="output")
+        self.readout = Readout(vocab_size, units, name="readout")
 
-    def initial_state(self, encoder_final):
-        return self.bridge(encoder_final)                          # (batch, U)
+    def memory(self, encoder_outputs, encoder_final, mask):
+        """What the decoder keeps about the source sentence (fixed while decoding)."""
+        s_0 = self.bridge(encoder_final)                               # (batch, U)
+        return {
+            "state": s_0,                                              # s_{i-1}, updated each step
+            "s_0": s_0,                                                # kept for the bug variant
+            "values": encoder_outputs,                                 # h_j (batch, S, D)
+            "keys": self.attention.project_keys(encoder_outputs),      # U_a h_j (batch, S, A)
+            "mask": mask,                                              # (batch, S)
+        }
 
-    def step(self, prev_embedded, state, keys, values, mask, query=None):
-        """One output word. prev_embedded (batch, E), state (batch, U).
+    def query(self, s_prev, memory):
+        """The attention query at step i: s_{i-1}."""
+        return s_prev
 
-        Returns new state (batch, U), context (batch, 2U), weights (batch, S).
-        ``query`` overrides the attention query (only the ``fixed_query`` bug uses it).
+    def keys(self, memory):
+        """The projected keys U_a h_j, computed once in :meth:`memory`."""
+        return memory["keys"]
+
+    def step(self, y_prev, s_prev, memory):
+        """One output word. y_prev (batch, E), s_prev (batch, U).
+
+        Returns s_i (batch, U), c_i (batch, D) and α_i (batch, S).
         """
-        if self.naive:  # the slow way: W·h_j recomputed at every step
-            keys = self.attention.project_keys(values)
-        context, weights = self.attention(state if query is None else query, keys, values, mask)
-        cell_input = ops.concatenate([prev_embedded, context], axis=-1)  # (batch, E + 2U)
-        new_state, _ = self.cell(cell_input, [state])
-        return new_state, context, weights
+        context, weights = self.attention(self.query(s_prev, memory), self.keys(memory),
+                                          memory["values"], memory["mask"])
+        s_i, _ = self.cell(ops.concatenate([y_prev, context], axis=-1), [s_prev])
+        return s_i, context, weights
 
-    def logits(self, state, context, prev_embedded):
-        """Output layer for one or all steps: [s_i; c_i; y_{i-1}] → (…, V)."""
-        features = ops.concatenate([state, context, prev_embedded], axis=-1)
-        return self.output_layer(self.pre_output(features))
+    def call(self, decoder_input, memory):
+        """Teacher-forced pass. decoder_input (batch, T) → logits (batch, T, V), weights (batch, T, S)."""
+        y_prev = self.embedding(decoder_input)                          # (batch, T, E)
+        values = memory["values"]
+        batch, source_len, width = (ops.shape(values)[i] for i in range(3))
+        # tf.scan returns the carry of every step, stacked over time, and nothing else.
+        # So c_i and α_i ride in the carry next to s_i: that is how we get them back
+        # for the readout (c_i) and the heatmaps (α_i). The step never reads them.
+        initial = (memory["state"],                                     # s_0 (batch, U)
+                   ops.zeros((batch, width), dtype=y_prev.dtype),       # c   (batch, D)
+                   ops.zeros((batch, source_len), dtype=y_prev.dtype))  # α   (batch, S)
 
-    def call(self, decoder_input, encoder_outputs, encoder_final, mask):
-        """Teacher-forced pass. Returns logits (batch, T, V) and weights (batch, T, S)."""
-        embedded = self.embedding(decoder_input)                       # (batch, T, E)
-        keys = None if self.naive else self.attention.project_keys(encoder_outputs)
-        batch, source_len = ops.shape(encoder_outputs)[0], ops.shape(encoder_outputs)[1]
-        initial = (
-            self.initial_state(encoder_final),                         # state (batch, U)
-            ops.zeros((batch, 2 * self.units), dtype=embedded.dtype),  # context (batch, 2U)
-            ops.zeros((batch, source_len), dtype=embedded.dtype),      # weights (batch, S)
-        )
+        def one_step(carry, y_i):
+            return self.step(y_i, carry[0], memory)
 
-        query = initial[0] if self.fixed_query else None
-
-        def one_step(carry, prev_embedded):
-            return self.step(prev_embedded, carry[0], keys, encoder_outputs, mask, query)
-
-        time_major = ops.transpose(embedded, (1, 0, 2))                # (T, batch, E)
+        time_major = ops.transpose(y_prev, (1, 0, 2))                   # (T, batch, E)
         states, contexts, weights = tf.scan(one_step, time_major, initializer=initial)
-        states, contexts, weights = (ops.transpose(t, (1, 0, 2))       # back to batch-major
+        states, contexts, weights = (ops.transpose(t, (1, 0, 2))        # back to batch-major
                                      for t in (states, contexts, weights))
-        return self.logits(states, contexts, embedded), weights
+        return self.readout(states, contexts, y_prev), weights
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size,
-                "embedding_dim": self.embedding_dim, "units": self.units, "naive": self.naive,
-                "fixed_query": self.fixed_query}
+                "embedding_dim": self.embedding_dim, "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class NaiveBahdanauDecoder(BahdanauDecoder):
+    """Same maths, slower: the keys U_a h_j are recomputed at every output step."""
+
+    def keys(self, memory):
+        return self.attention.project_keys(memory["values"])
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FixedQueryBahdanauDecoder(BahdanauDecoder):
+    """A published bug (chapter 6): attention is always asked with s_0, never with s_{i-1}.
+
+    Every output word then gets the same attention weights, which a heatmap shows at
+    once and the training loss does not.
+    """
+
+    def query(self, s_prev, memory):
+        return memory["s_0"]
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class LuongStyleDecoder(layers.Layer):
+    """Attention *after* the GRU: s_i = GRU(y_{i-1}, s_{i-1}), then c_i = attend(s_i, h).
+
+    The context never flows back into the recurrence, so training can run the fused
+    GRU over the whole sentence and attend for all T steps at once.
+    """
+
+    def __init__(self, vocab_size: int, embedding_dim: int, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size, self.embedding_dim, self.units = vocab_size, embedding_dim, units
+        self.embedding = layers.Embedding(vocab_size, embedding_dim, name="embedding")
+        self.bridge = layers.Dense(units, activation="tanh", name="bridge")
+        self.rnn = layers.GRU(units, return_sequences=True, name="gru")
+        self.attention = BahdanauAttention(units, name="attention")
+        self.readout = Readout(vocab_size, units, name="readout")
+
+    def memory(self, encoder_outputs, encoder_final, mask):
+        return {"state": self.bridge(encoder_final), "values": encoder_outputs,
+                "keys": self.attention.project_keys(encoder_outputs), "mask": mask}
+
+    def step(self, y_prev, s_prev, memory):
+        """y_prev (batch, E), s_prev (batch, U) → s_i, c_i (batch, D), α_i (batch, S)."""
+        s_i, _ = self.rnn.cell(y_prev, [s_prev])
+        context, weights = self.attention(s_i, memory["keys"], memory["values"], memory["mask"])
+        return s_i, context, weights
+
+    def call(self, decoder_input, memory):
+        y_prev = self.embedding(decoder_input)                               # (batch, T, E)
+        states = self.rnn(y_prev, initial_state=[memory["state"]])           # (batch, T, U)
+        contexts, weights = self.attention.attend_all(states, memory["keys"], memory["values"],
+                                                      memory["mask"])        # (batch, T, D)
+        return self.readout(states, contexts, y_prev), weights
+
+    def get_config(self):
+        return {**super().get_config(), "vocab_size": self.vocab_size,
+                "embedding_dim": self.embedding_dim, "units": self.units}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class AttentionSeq2Seq(TranslationModel):
-    """Encoder + Bahdanau decoder. ``call`` returns logits; ``attention_weights`` the weights."""
+    """Encoder + Bahdanau decoder (the course's attention model)."""
 
     kind = "attention"
     has_attention = True
+    decoder_class = BahdanauDecoder
 
-    def __init__(self, source_vocab_size, target_vocab_size, embedding_dim=128, units=256,
-                 naive: bool = False, fixed_query: bool = False, **kwargs):
-        super().__init__(source_vocab_size, target_vocab_size, embedding_dim, units, **kwargs)
-        self.naive = naive
-        self.fixed_query = fixed_query
-        self.decoder = BahdanauDecoder(target_vocab_size, embedding_dim, units, naive=naive,
-                                       fixed_query=fixed_query, name="decoder")
 
-    def call(self, inputs):
-        return self.forward_with_weights(inputs)[0]
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class NaiveAttentionSeq2Seq(AttentionSeq2Seq):
+    """The attention model with keys recomputed every step (speed benchmark)."""
 
-    def forward_with_weights(self, inputs):
-        """Teacher-forced logits (batch, T, V) and attention weights (batch, T, S)."""
-        source_ids, decoder_input = inputs
-        outputs, final, mask = self.encoder(source_ids)
-        return self.decoder(decoder_input, outputs, final, mask)
+    kind = "attention_naive"
+    decoder_class = NaiveBahdanauDecoder
 
-    def encode(self, source_ids):
-        outputs, final, mask = self.encoder(source_ids)
-        keys = outputs if self.naive else self.decoder.attention.project_keys(outputs)
-        state = self.decoder.initial_state(final)
-        carry = {"state": state, "values": outputs, "keys": keys, "mask": mask}
-        if self.fixed_query:
-            carry["query"] = state
-        return carry
 
-    def decode_step(self, prev_token, carry):
-        embedded = self.decoder.embedding(prev_token)                  # (batch, E)
-        state, context, weights = self.decoder.step(
-            embedded, carry["state"], carry["keys"], carry["values"], carry["mask"],
-            carry.get("query"))
-        logits = self.decoder.logits(state, context, embedded)         # (batch, V)
-        return logits, {**carry, "state": state}, weights
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class FixedQueryAttentionSeq2Seq(AttentionSeq2Seq):
+    """The attention model with the fixed-query bug (chapter 6)."""
 
-    def get_config(self):
-        return {**super().get_config(), "naive": self.naive, "fixed_query": self.fixed_query}
+    kind = "attention_fixed_query"
+    decoder_class = FixedQueryBahdanauDecoder
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class LuongStyleSeq2Seq(TranslationModel):
-    """Ablation: attention *after* the GRU, so the GRU runs over time in one fused call.
-
-    s_i = GRU(y_{i-1}, s_{i-1}) first, then c_i = attend(s_i, h), then predict from
-    [s_i; c_i; y_{i-1}]. The context never flows back into the recurrence.
-    """
+    """Ablation: attention after the GRU (Luong et al. 2015 order, additive score)."""
 
     kind = "luong"
     has_attention = True
-
-    def __init__(self, source_vocab_size, target_vocab_size, embedding_dim=128, units=256,
-                 **kwargs):
-        super().__init__(source_vocab_size, target_vocab_size, embedding_dim, units, **kwargs)
-        self.embedding = layers.Embedding(target_vocab_size, embedding_dim, name="embedding")
-        self.bridge = layers.Dense(units, activation="tanh", name="bridge")
-        self.rnn = layers.GRU(units, return_sequences=True, name="gru")
-        self.attention = BahdanauAttention(units, name="attention")
-        self.pre_output = layers.Dense(units, name="combine")  # linear, as in BahdanauDecoder
-        self.output_layer = layers.Dense(target_vocab_size, name="output")
-
-    def _logits(self, states, contexts, embedded):
-        features = ops.concatenate([states, contexts, embedded], axis=-1)
-        return self.output_layer(self.pre_output(features))
-
-    def call(self, inputs):
-        source_ids, decoder_input = inputs
-        outputs, final, mask = self.encoder(source_ids)
-        embedded = self.embedding(decoder_input)                             # (batch, T, E)
-        states = self.rnn(embedded, initial_state=[self.bridge(final)])      # (batch, T, U)
-        keys = self.attention.project_keys(outputs)                          # (batch, S, A)
-        contexts, _ = self.attention(states, keys, outputs, mask)            # (batch, T, 2U)
-        return self._logits(states, contexts, embedded)
-
-    def encode(self, source_ids):
-        outputs, final, mask = self.encoder(source_ids)
-        return {"state": self.bridge(final), "values": outputs,
-                "keys": self.attention.project_keys(outputs), "mask": mask}
-
-    def decode_step(self, prev_token, carry):
-        embedded = self.embedding(prev_token)                               # (batch, E)
-        state, _ = self.rnn.cell(embedded, [carry["state"]])                # (batch, U)
-        context, weights = self.attention(state, carry["keys"], carry["values"], carry["mask"])
-        return self._logits(state, context, embedded), {**carry, "state": state}, weights
+    decoder_class = LuongStyleDecoder

@@ -1,17 +1,21 @@
-"""The baseline encoder–decoder (Sutskever et al. 2014; Cho et al. 2014), Keras 3.
+"""The baseline: the RNN Encoder–Decoder of Cho et al. (2014), as Bahdanau et al. (2014) compare against.
 
-The encoder reads the English sentence with a bidirectional GRU. The decoder is a
-GRU language model over German whose first state is computed from the encoder's
-final states; it sees the source *only* through that one fixed-size vector, which is
-the bottleneck attention removes (chapter 5).
+The encoder reads the English sentence with a bidirectional GRU and sums it up in
+one fixed vector ``c`` = [last forward state; last backward state]. The decoder
+sees the source *only* through that vector, but it sees it everywhere::
 
-Every model in the course offers the same two methods that decoding builds on::
+    s_0 = tanh(W_s c)                          first decoder state
+    s_i = GRU([y_{i-1}; c], s_{i-1})           c is fed at every step
+    logits_i = readout([s_i; c; y_{i-1}])      and to the output layer
 
-    carry = model.encode(source_ids)                               # once per batch
-    logits, carry, weights = model.decode_step(prev_token, carry)  # once per word
+The attention decoder (:mod:`course_lib.models.attention`) is the same network with
+``c`` replaced by an attended ``c_i`` that changes from word to word. So the two
+differ in exactly one thing, and the comparison in chapter 5 measures the bottleneck
+of one fixed-size ``c``.
 
-``weights`` is the attention over source positions, ``(batch, S)``; the baseline
-has none and returns ``None``.
+Because ``c`` does not change, the decoder's GRU input is known for all steps in
+advance: training runs the whole fused GRU layer over the sentence (fast, cuDNN on a
+GPU), and inference runs its cell one step at a time with the same weights.
 """
 
 from __future__ import annotations
@@ -19,173 +23,104 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-PACKAGE = "course_lib"
-
-
-@keras.saving.register_keras_serializable(package=PACKAGE)
-class Encoder(layers.Layer):
-    """Embedding (padding masked) + bidirectional GRU.
-
-    Returns ``outputs`` (batch, S, 2·units): one vector per source word, both
-    directions concatenated; ``final`` (batch, 2·units): the last forward and
-    backward states; ``mask`` (batch, S): True at real (non-padding) positions.
-    """
-
-    def __init__(self, vocab_size: int, embedding_dim: int, units: int, **kwargs):
-        super().__init__(**kwargs)
-        self.vocab_size, self.embedding_dim, self.units = vocab_size, embedding_dim, units
-        self.embedding = layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
-                                          name="embedding")
-        # Default activations and no recurrent dropout keep the fused cuDNN kernel on GPUs.
-        self.rnn = layers.Bidirectional(
-            layers.GRU(units, return_sequences=True, return_state=True, name="gru"),
-            merge_mode="concat", name="bidirectional",
-        )
-
-    def call(self, source_ids):
-        mask = self.embedding.compute_mask(source_ids)     # (batch, S) bool
-        embedded = self.embedding(source_ids)               # (batch, S, E)
-        outputs, forward, backward = self.rnn(embedded, mask=mask)
-        # outputs (batch, S, 2U); forward, backward (batch, U)
-        final = ops.concatenate([forward, backward], axis=-1)  # (batch, 2U)
-        return outputs, final, mask
-
-    def get_config(self):
-        return {**super().get_config(), "vocab_size": self.vocab_size,
-                "embedding_dim": self.embedding_dim, "units": self.units}
+from .base import PACKAGE, Readout, TranslationModel
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class BaselineDecoder(layers.Layer):
-    """Embedding + GRU + linear output over the target vocabulary (logits).
-
-    Training runs the whole GRU layer over the shifted target at once (fast, fused
-    kernel); inference runs its cell one step at a time. Both use the same weights.
-    """
+    """GRU decoder conditioned on one fixed context ``c`` (Cho et al. 2014)."""
 
     def __init__(self, vocab_size: int, embedding_dim: int, units: int, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size, self.embedding_dim, self.units = vocab_size, embedding_dim, units
         self.embedding = layers.Embedding(vocab_size, embedding_dim, name="embedding")
-        self.bridge = layers.Dense(units, activation="tanh", name="bridge")  # encoder → s_0
+        self.bridge = layers.Dense(units, activation="tanh", name="bridge")  # c → s_0
         self.rnn = layers.GRU(units, return_sequences=True, name="gru")
-        self.output_layer = layers.Dense(vocab_size, name="output")
+        self.readout = Readout(vocab_size, units, name="readout")
 
-    def initial_state(self, encoder_final):
-        return self.bridge(encoder_final)  # (batch, 2U) → (batch, U)
+    def memory(self, encoder_outputs, encoder_final, mask):
+        """The baseline keeps only ``c`` = encoder_final (batch, 2U), and s_0 = tanh(W_s c)."""
+        return {"state": self.bridge(encoder_final),    # s_0 (batch, U)
+                "context": encoder_final}               # c   (batch, 2U)
 
-    def call(self, decoder_input, encoder_final):
-        embedded = self.embedding(decoder_input)                    # (batch, T, E)
-        states = self.rnn(embedded, initial_state=[self.initial_state(encoder_final)])
-        return self.output_layer(states)                            # (batch, T, V)
+    def step(self, y_prev, s_prev, memory):
+        """y_prev (batch, E), s_prev (batch, U) → s_i (batch, U), c (batch, 2U), no weights."""
+        context = memory["context"]
+        s_i, _ = self.rnn.cell(ops.concatenate([y_prev, context], axis=-1), [s_prev])
+        return s_i, context, None
 
-    def step(self, prev_token, state):
-        """One word: prev_token (batch,) int, state (batch, U) → logits (batch, V), new state."""
-        embedded = self.embedding(prev_token)                       # (batch, E)
-        new_state, _ = self.rnn.cell(embedded, [state])             # (batch, U)
-        return self.output_layer(new_state), new_state
+    def call(self, decoder_input, memory):
+        """Teacher-forced pass: decoder_input (batch, T) → logits (batch, T, V), no weights."""
+        y_prev = self.embedding(decoder_input)                                # (batch, T, E)
+        steps = ops.shape(y_prev)[1]
+        context = ops.repeat(memory["context"][:, None, :], steps, axis=1)   # (batch, T, 2U)
+        states = self.rnn(ops.concatenate([y_prev, context], axis=-1),
+                          initial_state=[memory["state"]])                    # (batch, T, U)
+        return self.readout(states, context, y_prev), None
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size,
                 "embedding_dim": self.embedding_dim, "units": self.units}
 
 
-class TranslationModel(keras.Model):
-    """Shared plumbing: config, build, and the ``encode`` / ``decode_step`` interface."""
-
-    kind = "abstract"
-    has_attention = False
-
-    def __init__(self, source_vocab_size: int, target_vocab_size: int,
-                 embedding_dim: int = 128, units: int = 256, **kwargs):
-        super().__init__(**kwargs)
-        self.source_vocab_size = source_vocab_size
-        self.target_vocab_size = target_vocab_size
-        self.embedding_dim = embedding_dim
-        self.units = units
-        self.encoder = Encoder(source_vocab_size, embedding_dim, units, name="encoder")
-
-    def build(self, input_shape=None):
-        # Run one tiny batch so every weight exists (needed before loading weights).
-        dummy = ops.ones((1, 2), dtype="int32")
-        self.call((dummy, dummy))  # builds every sub-layer
-        super().build(input_shape)
-
-    def get_config(self):
-        return {**super().get_config(), "source_vocab_size": self.source_vocab_size,
-                "target_vocab_size": self.target_vocab_size,
-                "embedding_dim": self.embedding_dim, "units": self.units}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class BaselineSeq2Seq(TranslationModel):
-    """Encoder–decoder without attention: the source reaches the decoder as one vector."""
+    """Encoder–decoder without attention: the source reaches the decoder as one vector ``c``."""
 
     kind = "baseline"
-
-    def __init__(self, source_vocab_size, target_vocab_size, embedding_dim=128, units=256,
-                 **kwargs):
-        super().__init__(source_vocab_size, target_vocab_size, embedding_dim, units, **kwargs)
-        self.decoder = BaselineDecoder(target_vocab_size, embedding_dim, units, name="decoder")
-
-    def call(self, inputs):
-        source_ids, decoder_input = inputs            # (batch, S), (batch, T)
-        _, final, _ = self.encoder(source_ids)
-        return self.decoder(decoder_input, final)     # (batch, T, V) logits
-
-    def encode(self, source_ids):
-        _, final, _ = self.encoder(source_ids)
-        return {"state": self.decoder.initial_state(final)}
-
-    def decode_step(self, prev_token, carry):
-        logits, state = self.decoder.step(prev_token, carry["state"])
-        return logits, {"state": state}, None
+    decoder_class = BaselineDecoder
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class ScheduledSamplingSeq2Seq(BaselineSeq2Seq):
-    """The baseline trained with *scheduled sampling* (Bengio et al. 2015), for chapter 3.
+class OwnPredictionSamplingSeq2Seq(BaselineSeq2Seq):
+    """The baseline trained on a mix of true and own previous words, for chapter 3.
 
     Teacher forcing always feeds the decoder the correct previous word, so during
     training it never sees its own mistakes ("exposure bias"). Here, at each step and
-    for each sentence, the decoder reads its own previous prediction with probability
-    ``sampling_probability`` and the correct word otherwise. The decoder then runs one
-    step at a time (``tf.scan`` over the GRU cell), which is slower than the fused GRU.
-    At inference time the model is an ordinary baseline.
+    for each sentence, the decoder reads its own previous prediction with a *fixed*
+    probability ``sampling_probability`` and the correct word otherwise. This is
+    scheduled sampling (Bengio et al. 2015) without the schedule: the paper raises
+    the probability during training, we keep it constant.
+
+    The decoder must now run one step at a time (``tf.scan`` over ``decode_step``),
+    which is slower than the fused GRU. At inference time the model is a baseline.
     """
 
-    kind = "scheduled_sampling"
+    kind = "own_prediction_sampling"
 
-    def __init__(self, source_vocab_size, target_vocab_size, embedding_dim=128, units=256,
-                 sampling_probability: float = 0.25, **kwargs):
+    def __init__(self, source_vocab_size, target_vocab_size, embedding_dim, units,
+                 sampling_probability: float = 0.25, seed: int | None = None, **kwargs):
         super().__init__(source_vocab_size, target_vocab_size, embedding_dim, units, **kwargs)
         self.sampling_probability = sampling_probability
+        self.seed = seed
+        self.coin_seeds = keras.random.SeedGenerator(seed, name="coin_seeds")
 
     def call(self, inputs, training=False):
         if not training or self.sampling_probability <= 0:
             return super().call(inputs)
         import tensorflow as tf
 
-        source_ids, decoder_input = inputs
+        source_ids, decoder_input = inputs                          # (batch, S), (batch, T)
+        true_tokens = ops.transpose(decoder_input)                   # (T, batch), time first
+        # One coin per step and sentence, drawn up front: True = read the own prediction.
+        use_own = keras.random.uniform(ops.shape(true_tokens), seed=self.coin_seeds)
+        use_own = use_own < self.sampling_probability                # (T, batch)
+        use_own = ops.concatenate([ops.zeros_like(use_own[:1]), use_own[1:]], axis=0)  # step 0 reads [start]
+
+        def one_step(previous, inputs_at_i):
+            carry, logits = previous                                  # logits of step i-1
+            true_token, coin = inputs_at_i
+            own = ops.cast(ops.argmax(logits, axis=-1), true_token.dtype)  # (batch,)
+            token = ops.where(coin, own, true_token)
+            logits, carry, _ = self.decode_step(token, carry)
+            return carry, logits
+
         carry = self.encode(source_ids)
-        batch = ops.shape(decoder_input)[0]
-
-        def one_step(previous, true_token):
-            state, logits, step = previous                                  # step 0 reads [start]
-            own = ops.cast(ops.argmax(logits, axis=-1), true_token.dtype)    # (batch,)
-            use_own = keras.random.uniform((batch,)) < self.sampling_probability
-            token = ops.where(ops.logical_and(use_own, step > 0), own, true_token)
-            new_logits, new_state = self.decoder.step(token, state)
-            return new_state, new_logits, step + 1
-
-        initial = (carry["state"], ops.zeros((batch, self.target_vocab_size)),
-                   ops.convert_to_tensor(0))
-        _, logits, _ = tf.scan(one_step, ops.transpose(decoder_input), initializer=initial)
-        return ops.transpose(logits, (1, 0, 2))                             # (batch, T, V)
+        initial = (carry, ops.zeros((ops.shape(decoder_input)[0], self.target_vocab_size)))
+        # tf.scan returns every step's carry stacked; the logits we want ride in it.
+        _, logits = tf.scan(one_step, (true_tokens, use_own), initializer=initial)
+        return ops.transpose(logits, (1, 0, 2))                       # (batch, T, V)
 
     def get_config(self):
-        return {**super().get_config(), "sampling_probability": self.sampling_probability}
+        return {**super().get_config(), "sampling_probability": self.sampling_probability,
+                "seed": self.seed}
