@@ -86,7 +86,8 @@ def cmd_evaluate(args) -> None:
 
     run = load_run(args.run)
     pairs = read_pairs_file(args.pairs)
-    result = evaluate(run.translator, pairs, beam_width=args.beam, out=args.out)
+    result = evaluate(run.translator, pairs, beam_width=args.beam, out=args.out,
+                      replace_unknown=args.replace_unknown)
     payload = result.to_json()
     if args.out:
         payload["translations"] = str(args.out)
@@ -97,7 +98,10 @@ def cmd_translate(args) -> None:
     from .runs import load_run
 
     run = load_run(args.run)
-    translations = run.translator.translate(args.sentences, beam_width=args.beam)
+    if args.replace_unknown and not run.model.has_attention:
+        raise CliError("--replace-unknown needs an attention model (it aligns [UNK] by attention)")
+    translations = run.translator.translate(args.sentences, beam_width=args.beam,
+                                            replace_unknown=args.replace_unknown)
     for index, tr in enumerate(translations):
         print(tr.text)
         if tr.unknown_words:
@@ -211,6 +215,9 @@ def _print_table(rows: list[dict]) -> None:
 
 # --------------------------------------------------------------------------- parser
 
+REPLACE_HELP = ("replace each generated [UNK] by the most-attended source word "
+                "(Luong et al. 2015; attention models only)")
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m course_lib", description=__doc__,
@@ -250,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pairs", required=True, help="english<TAB>german lines; repeats = references")
     p.add_argument("--beam", type=int, default=1, help="beam width (1 = greedy)")
     p.add_argument("--out", type=Path, help="write the translations to this TSV")
+    p.add_argument("--replace-unknown", action="store_true", help=REPLACE_HELP)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("translate", help="translate sentences with a trained run")
@@ -257,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sentences", nargs="+")
     p.add_argument("--beam", type=int, default=1)
     p.add_argument("--heatmap", type=Path, help="PNG path for the attention heatmap(s)")
+    p.add_argument("--replace-unknown", action="store_true", help=REPLACE_HELP)
     p.set_defaults(func=cmd_translate)
 
     p = sub.add_parser("bleu", help="the course's BLEU on files (one sentence per line)")

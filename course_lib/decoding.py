@@ -22,7 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from .data import normalize
-from .text import END, Vectorizers
+from .text import END, UNK, Vectorizers
 
 # --------------------------------------------------------------------------- greedy
 
@@ -179,6 +179,13 @@ class Translation:
     weights: np.ndarray | None = None  # (len(tokens), len(source_tokens)) attention, if any
     unknown_words: list[str] = field(default_factory=list)
     truncated: bool = False
+    #: output position → source word that replaced a generated ``[UNK]`` (``replace_unknown=True``)
+    replacements: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def raw_text(self) -> str:
+        """The model's own output, before any ``[UNK]`` replacement."""
+        return detokenize([t for t in self.tokens if t != END])
 
 
 class TranslationInputError(ValueError):
@@ -235,12 +242,22 @@ class Translator:
         return rows, unknown, truncated
 
     def translate(self, sentences: list[str] | str, beam_width: int = 1,
-                  batch_size: int = 64, strict: bool = True) -> list[Translation]:
+                  batch_size: int = 64, strict: bool = True,
+                  replace_unknown: bool = False) -> list[Translation]:
         """Translate sentences (a list, or one string). ``beam_width > 1`` uses beam search.
 
         ``strict=False`` (used by evaluation) translates a sentence of unknown words
         anyway instead of raising, so a test set is always scored in full.
+
+        ``replace_unknown=True`` (attention models only) replaces every generated
+        ``[UNK]`` by the source word the decoder attended to most at that step
+        (Luong et al. 2015, "Addressing the Rare Word Problem in NMT"): attention
+        used as a word alignment. Names and numbers are often copied correctly this
+        way; other words stay English. ``Translation.raw_text`` keeps the model's output.
         """
+        if replace_unknown and not self.model.has_attention:
+            raise ValueError("replace_unknown needs an attention model: the baseline has no "
+                             "attention weights to align [UNK] with a source word")
         if isinstance(sentences, str):
             sentences = [sentences]
         rows, unknown, truncated = self._prepare(list(sentences), strict)
@@ -251,8 +268,11 @@ class Translator:
             decoded = self.search(source, beam_width)
             for i, tokens in enumerate(chunk):
                 j = start + i
-                out.append(self._translation(sentences[j], source[i], decoded, i,
-                                             unknown[j], truncated[j], len(tokens)))
+                translation = self._translation(sentences[j], source[i], decoded, i,
+                                                unknown[j], truncated[j], len(tokens))
+                if replace_unknown:
+                    replace_unknown_words(translation, tokens)
+                out.append(translation)
         return out
 
     def search(self, source_ids, beam_width: int = 1) -> Decoded:
@@ -277,3 +297,22 @@ class Translator:
 
     def __call__(self, sentences, **kwargs) -> list[str]:
         return [t.text for t in self.translate(sentences, **kwargs)]
+
+
+def replace_unknown_words(translation: Translation, source_words: list[str]) -> Translation:
+    """Replace each generated ``[UNK]`` with the most-attended source word (in place).
+
+    source_words are the normalised source tokens *before* vocabulary lookup, so an
+    unknown English name comes back as itself, not as ``[UNK]``.
+    """
+    words = []
+    for position, token in enumerate(translation.tokens):
+        if token == END:
+            continue
+        if token == UNK and translation.weights is not None:
+            aligned = int(np.argmax(translation.weights[position]))   # most-attended source j
+            token = source_words[aligned]
+            translation.replacements[position] = token
+        words.append(token)
+    translation.text = detokenize(words)
+    return translation

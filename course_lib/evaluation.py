@@ -22,6 +22,7 @@ import pandas as pd
 
 from . import metrics
 from .data import group_by_source, normalize
+from .text import END, UNK
 
 #: Source-length buckets (in tokens) for the BLEU-by-length table.
 LENGTH_BUCKETS = ((1, 5), (6, 8), (9, 12), (13, None))
@@ -106,18 +107,26 @@ def score_translations(sources: list[str], hypotheses: list[str],
 
 
 def evaluate(translator, pairs: list[tuple[str, str]], beam_width: int = 1,
-             out: str | Path | None = None) -> EvaluationResult:
+             out: str | Path | None = None, replace_unknown: bool = False) -> EvaluationResult:
     """Translate each distinct English sentence once and score it against all its references.
 
+    ``scores["unk_rate"]`` is the share of the model's raw translations that contain
+    ``[UNK]``, before any replacement. ``replace_unknown=True`` scores the translations
+    after attention-based ``[UNK]`` replacement (see :class:`course_lib.decoding.Translator`).
     ``out`` writes a TSV: source, hypothesis, references joined by `` ||| ``.
     """
     lowercase = translator.lowercase
     groups = group_by_source([(normalize(en, lowercase), normalize(de, lowercase))
                               for en, de in pairs])
     sources = list(groups)
-    translations = translator.translate(sources, beam_width=beam_width, strict=False)
-    hypotheses = [" ".join(t for t in tr.tokens if t != "[end]") for tr in translations]
+    translations = translator.translate(sources, beam_width=beam_width, strict=False,
+                                        replace_unknown=replace_unknown)
+    hypotheses = [tr.text if replace_unknown else " ".join(t for t in tr.tokens if t != END)
+                  for tr in translations]
+    hypotheses = [normalize(h, lowercase) for h in hypotheses] if replace_unknown else hypotheses
     result = score_translations(sources, hypotheses, [groups[s] for s in sources])
+    result.scores["unk_rate"] = sum(UNK in tr.tokens for tr in translations) / len(translations)
+    result.scores["replace_unknown"] = replace_unknown
     if out is not None:
         write_translations(out, result.table)
     return result

@@ -340,3 +340,16 @@ def test_translator_beam_search(trained, vec):
     assert result.tokens[-1] == "[end]"
     assert result.text == "guten morgen!"
     assert result.weights.shape == (len(result.tokens), len(result.source_tokens))
+
+
+def test_unknown_word_replacement_copies_the_most_attended_source_word():
+    """Luong et al. (2015): a generated [UNK] becomes the source word with the largest weight."""
+    from course_lib.decoding import Translation, replace_unknown_words
+
+    weights = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8], [0.3, 0.4, 0.3]])
+    translation = Translation("Tom likes Quxx.", ["tom", "likes", "[UNK]"],
+                              ["tom", "[UNK]", "[end]"], "tom [UNK]", weights)
+    replace_unknown_words(translation, ["tom", "likes", "quxx"])
+    assert translation.text == "tom quxx"
+    assert translation.replacements == {1: "quxx"}
+    assert translation.raw_text == "tom [UNK]"
