@@ -169,24 +169,9 @@ def import_tensorflow_quietly() -> None:
 
 
 def gpu_name() -> str | None:
-    """The name of the first visible GPU (e.g. ``"Tesla T4"``), or ``None``.
-
-    Imports TensorFlow, so call :func:`quiet_tensorflow` (or :func:`setup`) first.
-    """
+    """The name of the first visible GPU, or ``None`` (:func:`course_lib.config.gpu_name`, quietly)."""
     with _stderr_silenced():
-        import tensorflow as tf
-
-        gpus = tf.config.list_physical_devices("GPU")
-        if not gpus:
-            return None
-        try:
-            details = tf.config.experimental.get_device_details(gpus[0])
-        except (RuntimeError, ValueError, TypeError, AttributeError):  # best effort only
-            details = {}
-    name = details.get("device_name") or gpus[0].name
-    if len(gpus) > 1:
-        name += f" (+{len(gpus) - 1} more)"
-    return name
+        return config.gpu_name()
 
 
 def setup(seed: int = config.SEED, verbose: bool = True) -> None:
