@@ -21,7 +21,7 @@ from .attention import (
     NaiveBahdanauDecoder,
     masked_softmax,
 )
-from .base import Encoder, Readout, TranslationModel
+from .base import DecoderLayer, Encoder, Readout, TranslationModel
 from .baseline import BaselineDecoder, BaselineSeq2Seq, OwnPredictionSamplingSeq2Seq
 
 MODEL_KINDS = {model.kind: model for model in (
@@ -47,7 +47,7 @@ def build_model(kind: str, source_vocab_size: int, target_vocab_size: int,
 
 
 __all__ = ["AttentionSeq2Seq", "BahdanauAttention", "BahdanauDecoder", "BaselineDecoder",
-           "BaselineSeq2Seq", "Encoder", "FixedQueryAttentionSeq2Seq",
+           "BaselineSeq2Seq", "DecoderLayer", "Encoder", "FixedQueryAttentionSeq2Seq",
            "FixedQueryBahdanauDecoder", "LuongStyleDecoder", "LuongStyleSeq2Seq", "MAIN_KINDS",
            "MODEL_KINDS", "NaiveAttentionSeq2Seq", "NaiveBahdanauDecoder",
            "OwnPredictionSamplingSeq2Seq", "Readout", "TranslationModel", "build_model",

@@ -36,7 +36,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from .base import PACKAGE, Readout, TranslationModel
+from .base import PACKAGE, DecoderLayer, Readout, TranslationModel
 
 NEG_INF = -1e9
 
@@ -111,7 +111,7 @@ class BahdanauAttention(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class BahdanauDecoder(layers.Layer):
+class BahdanauDecoder(DecoderLayer):
     """The paper's decoder: attend with s_{i-1}, then feed [y_{i-1}; c_i] to a GRU cell.
 
     Training and inference share :meth:`step`; training runs it over time with
@@ -119,10 +119,7 @@ class BahdanauDecoder(layers.Layer):
     """
 
     def __init__(self, vocab_size: int, embedding_dim: int, units: int, **kwargs):
-        super().__init__(**kwargs)
-        self.vocab_size, self.embedding_dim, self.units = vocab_size, embedding_dim, units
-        self.embedding = layers.Embedding(vocab_size, embedding_dim, name="embedding")
-        self.bridge = layers.Dense(units, activation="tanh", name="bridge")   # → s_0
+        super().__init__(vocab_size, embedding_dim, units, **kwargs)  # embedding, bridge
         self.attention = BahdanauAttention(units, name="attention")
         self.cell = layers.GRUCell(units, name="gru_cell")
         self.readout = Readout(vocab_size, units, name="readout")
@@ -177,10 +174,6 @@ class BahdanauDecoder(layers.Layer):
                                      for t in (states, contexts, weights))
         return self.readout(states, contexts, y_prev), weights
 
-    def get_config(self):
-        return {**super().get_config(), "vocab_size": self.vocab_size,
-                "embedding_dim": self.embedding_dim, "units": self.units}
-
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class NaiveBahdanauDecoder(BahdanauDecoder):
@@ -203,7 +196,7 @@ class FixedQueryBahdanauDecoder(BahdanauDecoder):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class LuongStyleDecoder(layers.Layer):
+class LuongStyleDecoder(DecoderLayer):
     """Attention *after* the GRU: s_i = GRU(y_{i-1}, s_{i-1}), then c_i = attend(s_i, h).
 
     The context never flows back into the recurrence, so training can run the fused
@@ -211,10 +204,7 @@ class LuongStyleDecoder(layers.Layer):
     """
 
     def __init__(self, vocab_size: int, embedding_dim: int, units: int, **kwargs):
-        super().__init__(**kwargs)
-        self.vocab_size, self.embedding_dim, self.units = vocab_size, embedding_dim, units
-        self.embedding = layers.Embedding(vocab_size, embedding_dim, name="embedding")
-        self.bridge = layers.Dense(units, activation="tanh", name="bridge")
+        super().__init__(vocab_size, embedding_dim, units, **kwargs)  # embedding, bridge
         self.rnn = layers.GRU(units, return_sequences=True, name="gru")
         self.attention = BahdanauAttention(units, name="attention")
         self.readout = Readout(vocab_size, units, name="readout")
@@ -235,10 +225,6 @@ class LuongStyleDecoder(layers.Layer):
         contexts, weights = self.attention.attend_all(states, memory["keys"], memory["values"],
                                                       memory["mask"])        # (batch, T, D)
         return self.readout(states, contexts, y_prev), weights
-
-    def get_config(self):
-        return {**super().get_config(), "vocab_size": self.vocab_size,
-                "embedding_dim": self.embedding_dim, "units": self.units}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

@@ -95,6 +95,25 @@ class Readout(layers.Layer):
         return {**super().get_config(), "vocab_size": self.vocab_size, "units": self.units}
 
 
+class DecoderLayer(layers.Layer):
+    """What every decoder starts with: its sizes, the German embedding, and the bridge to s_0.
+
+    Subclasses add their recurrence (a GRU layer or cell), attention if any, and a
+    :class:`Readout`, and implement ``memory``, ``step`` and ``call`` (see the module
+    docstring).
+    """
+
+    def __init__(self, vocab_size: int, embedding_dim: int, units: int, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size, self.embedding_dim, self.units = vocab_size, embedding_dim, units
+        self.embedding = layers.Embedding(vocab_size, embedding_dim, name="embedding")
+        self.bridge = layers.Dense(units, activation="tanh", name="bridge")  # encoder → s_0
+
+    def get_config(self):
+        return {**super().get_config(), "vocab_size": self.vocab_size,
+                "embedding_dim": self.embedding_dim, "units": self.units}
+
+
 class TranslationModel(keras.Model):
     """An encoder, a decoder layer (``decoder_class``), and the decoding interface.
 

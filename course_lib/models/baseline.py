@@ -23,18 +23,15 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from .base import PACKAGE, Readout, TranslationModel
+from .base import PACKAGE, DecoderLayer, Readout, TranslationModel
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class BaselineDecoder(layers.Layer):
+class BaselineDecoder(DecoderLayer):
     """GRU decoder conditioned on one fixed context ``c`` (Cho et al. 2014)."""
 
     def __init__(self, vocab_size: int, embedding_dim: int, units: int, **kwargs):
-        super().__init__(**kwargs)
-        self.vocab_size, self.embedding_dim, self.units = vocab_size, embedding_dim, units
-        self.embedding = layers.Embedding(vocab_size, embedding_dim, name="embedding")
-        self.bridge = layers.Dense(units, activation="tanh", name="bridge")  # c → s_0
+        super().__init__(vocab_size, embedding_dim, units, **kwargs)  # embedding, bridge
         self.rnn = layers.GRU(units, return_sequences=True, name="gru")
         self.readout = Readout(vocab_size, units, name="readout")
 
@@ -57,10 +54,6 @@ class BaselineDecoder(layers.Layer):
         states = self.rnn(ops.concatenate([y_prev, context], axis=-1),
                           initial_state=[memory["state"]])                    # (batch, T, U)
         return self.readout(states, context, y_prev), None
-
-    def get_config(self):
-        return {**super().get_config(), "vocab_size": self.vocab_size,
-                "embedding_dim": self.embedding_dim, "units": self.units}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
