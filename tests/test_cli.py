@@ -209,7 +209,7 @@ def test_sigint_mid_epoch_leaves_a_run_that_is_not_used_as_trained(tmp_path):
     folder = tmp_path / "run"
     args = [sys.executable, "-m", "course_lib", "train", "--model", "attention", "--out",
             str(folder), "--units", "16", "--embedding-dim", "8", "--source-vocab", "500",
-            "--target-vocab", "500", "--epochs", "3", "--max-pairs", "12000",
+            "--target-vocab", "500", "--epochs", "3", "--max-pairs", "60000",
             "--batch-size", "32", "--no-xla"]
     env = {**os.environ, "COURSE_PROFILE": "quick"}
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -219,7 +219,7 @@ def test_sigint_mid_epoch_leaves_a_run_that_is_not_used_as_trained(tmp_path):
     while not progress.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     assert progress.exists(), process.communicate()[1][-2000:]
-    time.sleep(1.0)                                # well inside epoch 2
+    time.sleep(0.3)              # inside epoch 2 (an epoch of 60,000 pairs takes seconds)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err[-2000:]
