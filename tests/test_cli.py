@@ -212,8 +212,11 @@ def test_sigint_mid_epoch_leaves_a_run_that_is_not_used_as_trained(tmp_path):
             "--target-vocab", "500", "--epochs", "3", "--max-pairs", "60000",
             "--batch-size", "32", "--no-xla"]
     env = {**os.environ, "COURSE_PROFILE": "quick"}
+    # A shell running us in the background starts us with SIGINT ignored, and Python keeps
+    # an ignored SIGINT ignored; give the child the default disposition, as a terminal does.
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=env)
+                               env=env, preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                                         signal.SIG_DFL))
     progress = folder / "progress.json"
     deadline = time.monotonic() + 300
     while not progress.exists() and process.poll() is None and time.monotonic() < deadline:
