@@ -135,7 +135,7 @@ class ModelConfig:
     def for_profile(name: str | None = None) -> ModelConfig:
         name = name or profile()
         if name == "gpu":
-            return ModelConfig(source_vocab=12000, target_vocab=16000, embedding_dim=128,
+            return ModelConfig(source_vocab=12000, target_vocab=20000, embedding_dim=128,
                                units=256)
         return ModelConfig()
 

@@ -187,6 +187,16 @@ class Translation:
         """The model's own output, before any ``[UNK]`` replacement."""
         return detokenize([t for t in self.tokens if t != END])
 
+    @property
+    def hypothesis(self) -> str:
+        """The output as BLEU compares it: tokens joined by spaces, like the normalised references.
+
+        ``[end]`` is dropped; replaced ``[UNK]`` tokens (``replace_unknown=True``) show
+        their source word. ``'tom liest ein buch .'`` where :attr:`text` is ``'tom liest ein buch.'``.
+        """
+        return " ".join(self.replacements.get(i, token) for i, token in enumerate(self.tokens)
+                        if token != END)
+
 
 class TranslationInputError(ValueError):
     """An input sentence the translator refuses (empty, or no known word at all)."""

@@ -18,11 +18,12 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from . import metrics
+from . import metrics, significance
 from .data import group_by_source, normalize
-from .text import END, UNK
+from .text import UNK
 
 #: Source-length buckets (in tokens) for the BLEU-by-length table.
 LENGTH_BUCKETS = ((1, 5), (6, 8), (9, 12), (13, None))
@@ -78,8 +79,15 @@ class EvaluationResult:
 
 
 def score_translations(sources: list[str], hypotheses: list[str],
-                       references: list[list[str]]) -> EvaluationResult:
-    """Score tokenised hypotheses against lists of tokenised references."""
+                       references: list[list[str]],
+                       bootstrap_samples: int = significance.DEFAULT_SAMPLES) -> EvaluationResult:
+    """Score tokenised hypotheses against lists of tokenised references.
+
+    BLEU comes with a 95 % bootstrap confidence interval (``scores["bleu_low"]`` and
+    ``["bleu_high"]``, and per length bucket; see :mod:`course_lib.significance`).
+    ``bootstrap_samples=0`` skips the intervals.
+    """
+    metrics.check_corpus(hypotheses, references)
     exact = [hyp in refs for hyp, refs in zip(hypotheses, references)]
     table = pd.DataFrame({
         "source": sources,
@@ -89,15 +97,22 @@ def score_translations(sources: list[str], hypotheses: list[str],
         "exact_match": exact,
     })
     table["bucket"] = [bucket_name(n) for n in table["source_tokens"]]
+    counts = significance.sentence_counts(hypotheses, references)  # (sentences, 10)
+
+    def bleu_with_interval(rows: np.ndarray) -> dict:
+        if not bootstrap_samples:
+            return {"bleu": significance.bleu_of_counts(counts[rows].sum(axis=0))}
+        interval = significance.bootstrap_counts(counts[rows], bootstrap_samples)
+        return {"bleu": interval.score, "bleu_low": interval.low, "bleu_high": interval.high}
+
     rows = []
     for bucket in dict.fromkeys(bucket_name(low) for low, _ in LENGTH_BUCKETS):
-        part = table[table["bucket"] == bucket]
-        if len(part):
-            rows.append({"bucket": bucket, "sentences": len(part),
-                         "bleu": metrics.corpus_bleu(list(part["hypothesis"]),
-                                                     list(part["references"]))})
+        in_bucket = np.flatnonzero(table["bucket"].to_numpy() == bucket)
+        if len(in_bucket):
+            rows.append({"bucket": bucket, "sentences": len(in_bucket),
+                         **bleu_with_interval(in_bucket)})
     scores = {
-        "bleu": metrics.corpus_bleu(hypotheses, references),
+        **bleu_with_interval(np.arange(len(hypotheses))),
         "chrf": metrics.chrf(hypotheses, references),
         "exact_match": sum(exact) / len(exact),
         "sentences": len(hypotheses),
@@ -121,9 +136,7 @@ def evaluate(translator, pairs: list[tuple[str, str]], beam_width: int = 1,
     sources = list(groups)
     translations = translator.translate(sources, beam_width=beam_width, strict=False,
                                         replace_unknown=replace_unknown)
-    hypotheses = [tr.text if replace_unknown else " ".join(t for t in tr.tokens if t != END)
-                  for tr in translations]
-    hypotheses = [normalize(h, lowercase) for h in hypotheses] if replace_unknown else hypotheses
+    hypotheses = [tr.hypothesis for tr in translations]
     result = score_translations(sources, hypotheses, [groups[s] for s in sources])
     result.scores["unk_rate"] = sum(UNK in tr.tokens for tr in translations) / len(translations)
     result.scores["replace_unknown"] = replace_unknown

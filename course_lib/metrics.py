@@ -284,7 +284,7 @@ def _check_references(references: Sequence[Sequence[str]]) -> None:
                 )
 
 
-def _check_corpus(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> None:
+def check_corpus(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> None:
     """Raise BleuInputError with a clear message if the corpus is malformed."""
     if isinstance(hypotheses, str):
         raise BleuInputError("hypotheses must be a list of strings, not a single string")
@@ -335,7 +335,7 @@ def corpus_bleu(
     Papineni et al. The two differ only when some order has no match in the whole
     corpus. With ``return_stats=True`` a :class:`BleuStats` is returned instead.
     """
-    _check_corpus(hypotheses, references)
+    check_corpus(hypotheses, references)
     matches = [0] * max_order
     totals = [0] * max_order
     hyp_len = ref_len = 0
@@ -426,7 +426,7 @@ def sacrebleu_corpus_bleu(
     """sacrebleu's corpus BLEU (``tokenize="none"``) for our references layout."""
     import sacrebleu
 
-    _check_corpus(hypotheses, references)
+    check_corpus(hypotheses, references)
     # force=True only silences sacrebleu's "looks tokenised" warning; scores are unchanged.
     result = sacrebleu.corpus_bleu(
         list(hypotheses),
@@ -448,5 +448,5 @@ def chrf(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> floa
     """
     from sacrebleu.metrics import CHRF
 
-    _check_corpus(hypotheses, references)
+    check_corpus(hypotheses, references)
     return CHRF().corpus_score(list(hypotheses), to_sacrebleu_streams(references)).score

@@ -102,8 +102,16 @@ def bootstrap_bleu(hypotheses: Sequence[str], references: Sequence[Sequence[str]
                    samples: int = DEFAULT_SAMPLES, confidence: float = 0.95,
                    seed: int = SEED) -> Interval:
     """Corpus BLEU with a percentile bootstrap confidence interval."""
-    metrics._check_corpus(hypotheses, references)
-    counts = sentence_counts(hypotheses, references)
+    metrics.check_corpus(hypotheses, references)
+    return bootstrap_counts(sentence_counts(hypotheses, references), samples, confidence, seed)
+
+
+def bootstrap_counts(counts: np.ndarray, samples: int = DEFAULT_SAMPLES,
+                     confidence: float = 0.95, seed: int = SEED) -> Interval:
+    """:func:`bootstrap_bleu` from per-sentence counts (rows of :func:`sentence_counts`).
+
+    Lets a caller count once and bootstrap any subset of sentences, e.g. one length bucket.
+    """
     resampled = np.array([bleu_of_counts(counts[rows].sum(axis=0))
                           for rows in resample_indices(len(counts), samples, seed)])
     return _interval(bleu_of_counts(counts.sum(axis=0)), resampled, confidence)
@@ -113,8 +121,8 @@ def paired_bootstrap(baseline: Sequence[str], system: Sequence[str],
                      references: Sequence[Sequence[str]], samples: int = DEFAULT_SAMPLES,
                      confidence: float = 0.95, seed: int = SEED) -> PairedResult:
     """Koehn's paired bootstrap: both systems scored on the same resampled test sets."""
-    metrics._check_corpus(baseline, references)
-    metrics._check_corpus(system, references)
+    metrics.check_corpus(baseline, references)
+    metrics.check_corpus(system, references)
     counts_a = sentence_counts(baseline, references)
     counts_b = sentence_counts(system, references)
     scores_a, scores_b = [], []
@@ -146,4 +154,5 @@ def seeded_sample(items: Sequence, size: int | None, seed: int = SEED) -> tuple[
 
 
 __all__ = ["DEFAULT_SAMPLES", "Interval", "PairedResult", "bleu_of_counts", "bootstrap_bleu",
+           "bootstrap_counts",
            "paired_bootstrap", "resample_indices", "seeded_sample", "sentence_counts"]

@@ -49,6 +49,32 @@ def test_score_translations_multi_reference_and_buckets():
         __import__("course_lib.metrics", fromlist=["x"]).corpus_bleu(hyps, refs))
 
 
+def test_score_translations_gives_bootstrap_intervals_overall_and_per_bucket():
+    from course_lib import metrics, significance
+
+    rng = np.random.default_rng(0)
+    words = "der die das ein haus hund katze ist sehr groß klein".split()
+    refs = [[" ".join(rng.choice(words, size=rng.integers(3, 12)))] for _ in range(60)]
+    # hypotheses: the reference with one word changed, so BLEU is neither 0 nor 100
+    hyps = [r[0].replace(r[0].split()[1], "xx", 1) for r in refs]
+    sources = [" ".join(["w"] * len(r[0].split())) for r in refs]
+    result = score_translations(sources, hyps, refs, bootstrap_samples=200)
+    scores = result.scores
+    assert scores["bleu"] == pytest.approx(metrics.corpus_bleu(hyps, refs))
+    assert scores["bleu_low"] < scores["bleu"] < scores["bleu_high"]
+    expected = significance.bootstrap_bleu(hyps, refs, samples=200)
+    assert (scores["bleu_low"], scores["bleu_high"]) == pytest.approx((expected.low, expected.high))
+    for row in result.by_length.to_dict(orient="records"):
+        part = [i for i, s in enumerate(sources) if evaluation.bucket_name(len(s.split())) == row["bucket"]]
+        assert row["sentences"] == len(part)
+        assert row["bleu"] == pytest.approx(metrics.corpus_bleu([hyps[i] for i in part],
+                                                                [refs[i] for i in part]))
+        assert row["bleu_low"] <= row["bleu"] <= row["bleu_high"]
+    plain = score_translations(sources, hyps, refs, bootstrap_samples=0)
+    assert "bleu_low" not in plain.scores and "bleu_low" not in plain.by_length.columns
+    assert plain.scores["bleu"] == pytest.approx(scores["bleu"])
+
+
 def test_select_pairs_filters_then_samples_deterministically():
     pairs = [(" ".join(["w"] * n), "x") for n in range(1, 21)] * 5
     short = runs.select_pairs(pairs, max_source_length=5)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from course_lib import checks, data, metrics, plotting, training
+from course_lib import alignment, checks, data, metrics, training
 from course_lib.models import masked_softmax
 
 
@@ -67,9 +67,9 @@ def _buggy_step(decoder, emb, state, keys, values, mask, summary):
 
 
 def _summary(weights):
-    return {"entropy": plotting.attention_entropy(weights),
-            "argmax": plotting.max_attention_positions(weights),
-            "monotonicity": plotting.monotonicity(weights)}
+    return {"entropy": alignment.attention_entropy(weights),
+            "argmax": alignment.max_attention_positions(weights),
+            "monotonicity": alignment.monotonicity(weights)}
 
 
 def _summary_log2(weights):

@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from course_lib import plotting  # noqa: E402
+from course_lib import alignment, plotting  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -124,7 +124,7 @@ def test_rows_not_summing_to_one_raise():
     bad = np.eye(3)
     bad[1] *= 0.5
     with pytest.raises(ValueError, match="row 1"):
-        plotting.summary_diagnostics(bad)
+        alignment.summary_diagnostics(bad)
 
 
 @pytest.mark.parametrize(
@@ -134,7 +134,7 @@ def test_rows_not_summing_to_one_raise():
 )
 def test_invalid_matrices_raise(weights):
     with pytest.raises(ValueError):
-        plotting.check_attention(weights)
+        alignment.check_attention(weights)
 
 
 # --- grid --------------------------------------------------------------------------
@@ -160,25 +160,25 @@ def test_grid_has_one_heatmap_per_item(tmp_path):
 
 def test_identity_is_sharp_monotone_and_diagonal():
     eye = np.eye(5)
-    np.testing.assert_allclose(plotting.attention_entropy(eye), np.zeros(5), atol=1e-12)
-    np.testing.assert_array_equal(plotting.max_attention_positions(eye), np.arange(5))
-    assert plotting.monotonicity(eye) == 1.0
-    assert plotting.diagonality(eye) == pytest.approx(1.0)
+    np.testing.assert_allclose(alignment.attention_entropy(eye), np.zeros(5), atol=1e-12)
+    np.testing.assert_array_equal(alignment.max_attention_positions(eye), np.arange(5))
+    assert alignment.monotonicity(eye) == 1.0
+    assert alignment.diagonality(eye) == pytest.approx(1.0)
 
 
 def test_uniform_rows_have_entropy_log_s():
     uniform = np.full((3, 7), 1 / 7)
-    np.testing.assert_allclose(plotting.attention_entropy(uniform), np.full(3, math.log(7)))
+    np.testing.assert_allclose(alignment.attention_entropy(uniform), np.full(3, math.log(7)))
     # Every row's expected position is the middle: |0.5 - (0, 0.5, 1)| -> mean 1/3.
-    assert plotting.diagonality(uniform) == pytest.approx(2 / 3)
+    assert alignment.diagonality(uniform) == pytest.approx(2 / 3)
 
 
 def test_reversed_matrix_is_not_monotone_and_not_diagonal():
     reversed_ = np.eye(4)[::-1]  # output i looks at source 3 - i
-    assert plotting.monotonicity(reversed_) == 0.0
+    assert alignment.monotonicity(reversed_) == 0.0
     # |(3-i)/3 - i/3| for i = 0..3 is 1, 1/3, 1/3, 1 -> mean 2/3 -> diagonality 1/3.
-    assert plotting.diagonality(reversed_) == pytest.approx(1 / 3)
-    assert plotting.diagonality(reversed_) < plotting.diagonality(np.eye(4))
+    assert alignment.diagonality(reversed_) == pytest.approx(1 / 3)
+    assert alignment.diagonality(reversed_) < alignment.diagonality(np.eye(4))
 
 
 def test_crafted_matrix_entropies():
@@ -189,19 +189,19 @@ def test_crafted_matrix_entropies():
         [0.5, 0.25, 0.25, 0.0],   # 0.5 log 2 + 2 * 0.25 log 4 = 1.5 log 2
     ])
     expected = [math.log(2), math.log(4), 0.0, 1.5 * math.log(2)]
-    np.testing.assert_allclose(plotting.attention_entropy(weights), expected)
-    np.testing.assert_array_equal(plotting.max_attention_positions(weights), [0, 0, 3, 0])
+    np.testing.assert_allclose(alignment.attention_entropy(weights), expected)
+    np.testing.assert_array_equal(alignment.max_attention_positions(weights), [0, 0, 3, 0])
     # argmax moves 0 -> 0 (ok), 0 -> 3 (ok), 3 -> 0 (back): 2 of 3 steps.
-    assert plotting.monotonicity(weights) == pytest.approx(2 / 3)
+    assert alignment.monotonicity(weights) == pytest.approx(2 / 3)
 
 
 def test_single_row_and_single_column_are_defined():
-    assert plotting.monotonicity(np.array([[0.2, 0.8]])) == 1.0
-    assert plotting.diagonality(np.array([[1.0]])) == 1.0
+    assert alignment.monotonicity(np.array([[0.2, 0.8]])) == 1.0
+    assert alignment.diagonality(np.array([[1.0]])) == 1.0
     # One source word: everything sits in the middle; outputs 0, 0.5, 1 -> mean |.| = 1/3.
-    assert plotting.diagonality(np.ones((3, 1))) == pytest.approx(2 / 3)
+    assert alignment.diagonality(np.ones((3, 1))) == pytest.approx(2 / 3)
     # One output word at relative position 0.5 looking at the middle of three words.
-    assert plotting.diagonality(np.array([[0.0, 1.0, 0.0]])) == pytest.approx(1.0)
+    assert alignment.diagonality(np.array([[0.0, 1.0, 0.0]])) == pytest.approx(1.0)
 
 
 def test_attention_diagnostics_table():
@@ -210,18 +210,18 @@ def test_attention_diagnostics_table():
         [0.7, 0.2, 0.1, 0.0, 0.0],
         [0.0, 0.0, 1.0, 0.0, 0.0],
     ])  # last two columns are padding
-    table = plotting.attention_diagnostics(weights, ["guten", "morgen", "[end]"],
+    table = alignment.attention_diagnostics(weights, ["guten", "morgen", "[end]"],
                                            ["good", "morning", "[end]"])
     assert list(table["output_word"]) == ["good", "morning", "[end]"]
     assert list(table["source_word"]) == ["morgen", "guten", "[end]"]
     np.testing.assert_allclose(table["weight"], [0.8, 0.7, 1.0])
     np.testing.assert_allclose(table["entropy"],
-                               plotting.attention_entropy(weights[:, :3]))
+                               alignment.attention_entropy(weights[:, :3]))
     assert table["entropy"].iloc[2] == pytest.approx(0.0)
 
 
 def test_summary_diagnostics_values():
-    summary = plotting.summary_diagnostics(np.eye(3))
+    summary = alignment.summary_diagnostics(np.eye(3))
     assert summary["mean_entropy"] == pytest.approx(0.0)
     assert summary["uniform_entropy"] == pytest.approx(math.log(3))
     assert summary["monotonicity"] == 1.0
@@ -271,6 +271,20 @@ def test_plot_bleu_by_length_grouped(tmp_path):
     texts = [t.get_text() for t in ax.texts]
     assert texts.count("n=500") == 2
     assert_valid_png(tmp_path / "bleu.png")
+
+
+def test_plot_bleu_by_length_draws_confidence_intervals_as_error_bars():
+    table = pd.DataFrame({"bucket": ["1-5", "6-8"], "bleu": [30.0, 20.0],
+                          "bleu_low": [28.0, 15.0], "bleu_high": [33.0, 26.0]})
+    fig = plotting.plot_bleu_by_length(table)
+    ax = fig.axes[0]
+    from matplotlib.container import ErrorbarContainer
+
+    (error_bars,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    segments = error_bars.lines[2][0].get_segments()  # one vertical line per bar
+    assert [(s[0][1], s[1][1]) for s in segments] == [(28.0, 33.0), (15.0, 26.0)]
+    assert ax.get_ylim()[1] > 33.0  # the top of the highest error bar stays visible
+    assert "CI" in ax.get_title()
 
 
 def test_plot_bleu_by_length_single_model_and_missing_column():

@@ -1,0 +1,24 @@
+"""Exercise checks: ``checks.check_normalize(normalize)`` and friends, one module per chapter.
+
+* :mod:`.framework` runs a learner's function on several :class:`Case` objects and
+  prints what is right or wrong (without the answer). Read it to write new checks.
+* :mod:`.chapter1`, :mod:`.chapter2`, :mod:`.chapter4`, :mod:`.chapter5`,
+  :mod:`.chapter6` hold each chapter's cases.
+
+Everything is re-exported here, so a notebook needs only ``from course_lib import checks``.
+"""
+
+from .chapter1 import *  # noqa: F403
+from .chapter1 import __all__ as _chapter1
+from .chapter2 import *  # noqa: F403
+from .chapter2 import __all__ as _chapter2
+from .chapter4 import *  # noqa: F403
+from .chapter4 import __all__ as _chapter4
+from .chapter5 import *  # noqa: F403
+from .chapter5 import __all__ as _chapter5
+from .chapter6 import *  # noqa: F403
+from .chapter6 import __all__ as _chapter6
+from .framework import *  # noqa: F403
+from .framework import __all__ as _framework
+
+__all__ = [*_framework, *_chapter1, *_chapter2, *_chapter4, *_chapter5, *_chapter6]
