@@ -186,6 +186,10 @@ def test_demo_end_to_end_on_tiny_settings(capsys, tiny_corpus, tmp_path, monkeyp
     assert "baseline" in printed and "attention" in printed and "BLEU" in printed
     results = json.loads((out / "demo_results.json").read_text())
     assert [r["model"] for r in results] == ["baseline", "attention"]
+    for row in results:  # both trained by the same rule; BLEU with its interval
+        assert row["stopped_by"] in {"early_stopping", "max_epochs"}
+        assert row["bleu_low"] <= row["bleu"] <= row["bleu_high"]
+    assert "95 % CI" in printed and "stopped by" in printed
     assert (out / "attention_heatmap.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "baseline" / "model.keras").exists()
 
