@@ -174,7 +174,36 @@ def gpu_name() -> str | None:
         return config.gpu_name()
 
 
-def setup(seed: int = config.SEED, verbose: bool = True) -> None:
+#: Where ``setup(drive=True)`` keeps the corpus and the trained models on Colab.
+DRIVE_MOUNT = "/content/drive"
+DRIVE_HOME = DRIVE_MOUNT + "/MyDrive/nmt-course"
+
+
+def keep_on_google_drive(mount_point: str = DRIVE_MOUNT, home: str = DRIVE_HOME) -> str:
+    """Mount Google Drive (Colab asks for permission) and keep ``COURSE_HOME`` there.
+
+    A Colab session starts from an empty disk; with the corpus cache and the trained
+    models on Drive, each model is trained once and loaded in every later session.
+    Returns the new ``COURSE_HOME``.
+    """
+    from google.colab import drive  # only importable on Colab
+
+    drive.mount(mount_point)
+    os.makedirs(home, exist_ok=True)
+    os.environ[config.HOME_ENV] = home
+    return home
+
+
+def _profile_line() -> str:
+    chosen = os.environ.get(config.PROFILE_ENV) or (config.QUICK_ENV if config._quick_env()
+                                                    else "")
+    how = f"set by {chosen if chosen == config.QUICK_ENV else config.PROFILE_ENV}" if chosen \
+        else "picked from the hardware"
+    return (f"{config.profile()} ({how}; {config.PROFILE_ENV}=quick|cpu|gpu changes it, "
+            "see the README's profile table)")
+
+
+def setup(seed: int = config.SEED, verbose: bool = True, drive: bool = False) -> None:
     """Prepare a notebook: quiet TensorFlow, import it, seed everything, report.
 
     Parameters
@@ -183,12 +212,20 @@ def setup(seed: int = config.SEED, verbose: bool = True) -> None:
         Passed to :func:`course_lib.config.seed_everything` (Python, NumPy and
         the Keras backend). Change it to see how much results vary between runs.
     verbose:
-        Print the short environment report (platform, versions, GPU, quick mode).
+        Print the short environment report (platform, versions, GPU, profile, and
+        where the corpus and models are kept).
+    drive:
+        On Colab, keep the corpus and trained models on Google Drive
+        (:func:`keep_on_google_drive`), so that they survive the end of the session.
+        Ignored elsewhere.
 
     The report goes to stdout only. The function returns ``None`` on purpose, so
     that ``setup()`` as the last line of a cell adds no ``Out[...]`` value.
     """
     quiet_tensorflow()
+    where = platform_name()
+    if drive and where == "Colab":
+        keep_on_google_drive()
     with _stderr_silenced():
         import keras
         import tensorflow as tf
@@ -199,25 +236,27 @@ def setup(seed: int = config.SEED, verbose: bool = True) -> None:
 
     if not verbose:
         return
-    where = platform_name()
     if gpu:
         gpu_line = f"{gpu} ✅"
     elif where == "Colab":
         gpu_line = f"none, training will be slow. Switch it on: {COLAB_GPU_HINT}"
     else:
         gpu_line = "none (CPU only: fine for the course, training just takes longer)"
-    if config.quick_mode():
-        quick_line = f"ON ({config.QUICK_ENV}=1: training shrunk, data preparation unchanged)"
-    else:
-        quick_line = f"off (set {config.QUICK_ENV}=1 for a fast run through the course)"
+    home = str(config.course_home())
+    if where == "Colab" and not home.startswith(DRIVE_MOUNT):
+        home += ("  (emptied when this Colab session ends: setup(drive=True) keeps it on "
+                 "Google Drive)")
+    elif drive and where != "Colab":
+        home += "  (drive=True only applies on Colab)"
     print(f"Running on : {where}")
     print(f"TensorFlow : {tf.__version__}   Keras {keras.__version__}")
     print(f"GPU        : {gpu_line}")
-    print(f"Quick mode : {quick_line}")
+    print(f"Profile    : {_profile_line()}")
+    print(f"Data/models: {home}")
     print(f"Seed       : {seed}")
 
 
 __all__ = [
-    "COLAB_GPU_HINT", "gpu_name", "import_tensorflow_quietly", "in_binder", "in_colab", "platform_name", "quiet_tensorflow",
+    "COLAB_GPU_HINT", "DRIVE_HOME", "gpu_name", "keep_on_google_drive", "import_tensorflow_quietly", "in_binder", "in_colab", "platform_name", "quiet_tensorflow",
     "setup",
 ]

@@ -92,8 +92,25 @@ def test_second_cell_is_the_setup_cell(name, folder):
     assert cell.cell_type == "code"
     assert f'%pip install -q "{config.PIP_INSTALL_URL}"' in cell.source
     assert "from course_lib.notebook import setup" in cell.source
-    assert "setup()" in cell.source, "the setup cell must call setup() (prints the GPU report)"
+    assert "setup(" in cell.source, "the setup cell must call setup() (prints the GPU report)"
     assert T.SETUP_TAG in cell.metadata.get("tags", [])
+
+
+@pytest.mark.parametrize("folder", ["solutions", "chapters"])
+def test_training_chapters_open_on_a_colab_gpu_runtime(name, folder):
+    metadata = _read(folder, name).metadata
+    if Path(name).stem in T.GPU_CHAPTERS:
+        assert metadata.get("accelerator") == "GPU", f"{folder}/{name}: {SYNC_HINT}"
+        assert metadata.get("colab", {}).get("gpuType"), f"{folder}/{name}: {SYNC_HINT}"
+    else:
+        assert "accelerator" not in metadata and "colab" not in metadata, f"{folder}/{name}"
+
+
+def test_setup_cell_makes_a_fresh_install_importable():
+    source = T.setup_source()
+    install = source.index("%pip install")
+    assert source.index("importlib.invalidate_caches()") > install
+    assert source.index("from course_lib.notebook import setup") > install
 
 
 def test_solutions_are_executed_in_order(name):
@@ -455,7 +472,9 @@ def test_setup_prints_a_report_and_nothing_on_stderr(capfd, monkeypatch):
     lines = out.splitlines()
     assert any(line.startswith("GPU") for line in lines), out
     assert any(line.startswith("TensorFlow") for line in lines), out
-    assert any(line.startswith("Quick mode") and "ON" in line for line in lines), out
+    assert any(line.startswith("Profile") and "quick" in line and config.QUICK_ENV in line
+               for line in lines), out
+    assert any(line.startswith("Data/models") for line in lines), out
 
     nb_helpers.setup(verbose=False)
     assert capfd.readouterr() == ("", "")
@@ -470,6 +489,42 @@ def test_setup_on_colab_without_gpu_says_how_to_get_one(capfd, monkeypatch):
     assert err == ""
     assert "Running on : Colab" in out
     assert nb_helpers.COLAB_GPU_HINT in out
+    assert "setup(drive=True)" in out, "on Colab the report says how to keep models on Drive"
+
+
+def _fake_google_colab(monkeypatch, mounted: list):
+    import types
+
+    google, colab, drive = (types.ModuleType(n) for n in ("google", "google.colab",
+                                                           "google.colab.drive"))
+    drive.mount = mounted.append
+    colab.drive, google.colab = drive, colab
+    for name, module in (("google", google), ("google.colab", colab), ("google.colab.drive", drive)):
+        monkeypatch.setitem(sys.modules, name, module)
+
+
+def test_keep_on_google_drive_mounts_and_moves_course_home(monkeypatch, tmp_path):
+    mounted = []
+    _fake_google_colab(monkeypatch, mounted)
+    monkeypatch.delenv(config.HOME_ENV, raising=False)
+    home = nb_helpers.keep_on_google_drive(str(tmp_path / "drive"),
+                                           str(tmp_path / "drive" / "MyDrive" / "nmt-course"))
+    assert mounted == [str(tmp_path / "drive")]
+    assert config.course_home() == Path(home) and Path(home).is_dir()
+
+
+def test_setup_drive_only_acts_on_colab(capfd, monkeypatch):
+    _skip_without_tensorflow()
+    calls = []
+    monkeypatch.setattr(nb_helpers, "keep_on_google_drive", lambda: calls.append("drive"))
+    for var in ("COLAB_RELEASE_TAG", "BINDER_SERVICE_HOST", "BINDER_REQUEST"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    nb_helpers.setup(drive=True)
+    assert calls == [] and "only applies on Colab" in capfd.readouterr().out
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_2024")
+    nb_helpers.setup(drive=True)
+    assert calls == ["drive"]
 
 
 def test_readme_links_every_chapter_with_the_configured_repository():

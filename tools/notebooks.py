@@ -83,7 +83,13 @@ CELL_TIMEOUT = 3600
 
 # Cell/notebook metadata that changes from run to run and is not worth a diff.
 _VOLATILE_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled")
-_VOLATILE_NB_METADATA = ("widgets", "varInspector", "toc", "colab", "accelerator")
+_VOLATILE_NB_METADATA = ("widgets", "varInspector", "toc")
+
+#: Chapters that train or load models: Colab opens them on a GPU runtime.
+GPU_CHAPTERS = ("03_training", "04_bleu", "05_attention", "06_heatmaps")
+
+#: The notebook metadata Colab reads to pick a GPU runtime when it opens a file.
+COLAB_GPU_METADATA = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
 
 
 class NotebookError(ValueError):
@@ -112,18 +118,26 @@ def header_source(title: str, folder: str, filename: str) -> str:
             f"[![Binder]({BINDER_BADGE})]({binder_url(folder, filename)})")
 
 
-def setup_source() -> str:
-    """Source of the second cell: install course_lib if missing, then ``setup()``."""
+def setup_source(stem: str = "") -> str:
+    """Source of the second cell: install course_lib if missing, then ``setup()``.
+
+    Training chapters show the ``drive`` switch that keeps models on Google Drive (Colab).
+    """
+    call = ("setup(drive=False)  # on Colab, drive=True keeps the corpus and trained models "
+            "on Google Drive" if stem in GPU_CHAPTERS else "setup()")
     return (
         "# Set-up: quiet TensorFlow, seed everything, report the hardware.\n"
         "try:\n"
         "    import course_lib  # noqa: F401\n"
         "except ImportError:  # on Colab: install the course package from GitHub\n"
         f'    %pip install -q "{config.PIP_INSTALL_URL}"\n'
+        "    import importlib\n"
+        "\n"
+        "    importlib.invalidate_caches()  # let Python see the package it just installed\n"
         "\n"
         "from course_lib.notebook import setup\n"
         "\n"
-        "setup()"
+        f"{call}"
     )
 
 
@@ -175,14 +189,25 @@ def apply_header_cells(nb: NotebookNode, folder: str, filename: str) -> Notebook
 
     if cells and _is_setup(cells[0]):
         setup_cell = cells.pop(0)
-        setup_cell.source = setup_source()
+        setup_cell.source = setup_source(stem)
     else:
-        setup_cell = nbformat.v4.new_code_cell(setup_source())
+        setup_cell = nbformat.v4.new_code_cell(setup_source(stem))
     setup_cell.id = SETUP_ID
     tags = [t for t in setup_cell.metadata.get("tags", []) if t != SETUP_TAG]
     setup_cell.metadata["tags"] = [SETUP_TAG, *tags]
 
     nb.cells = [header, setup_cell, *([leftover] if leftover else []), *cells]
+    apply_runtime_metadata(nb, stem)
+    return nb
+
+
+def apply_runtime_metadata(nb: NotebookNode, stem: str) -> NotebookNode:
+    """Ask Colab for a GPU runtime in the training chapters, and only there."""
+    for key, value in COLAB_GPU_METADATA.items():
+        if stem in GPU_CHAPTERS:
+            nb.metadata[key] = copy.deepcopy(value)
+        else:
+            nb.metadata.pop(key, None)
     return nb
 
 
