@@ -60,7 +60,7 @@ def cmd_train(args) -> int:
         ("epochs", args.epochs), ("max_train_pairs", args.max_pairs), ("units", args.units),
         ("embedding_dim", args.embedding_dim), ("source_vocab", args.source_vocab),
         ("target_vocab", args.target_vocab), ("batch_size", args.batch_size),
-        ("jit_compile", args.xla))
+        ("jit_compile", args.xla), ("subword_merges", args.subword_merges))
         if value is not None}
     if overrides:
         settings = dataclasses.replace(settings, **overrides)
@@ -256,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embedding-dim", type=int)
     p.add_argument("--source-vocab", type=int)
     p.add_argument("--target-vocab", type=int)
+    p.add_argument("--subword-merges", type=int,
+                   help="use byte-pair-encoding subwords with N merges per language "
+                        "(Sennrich et al. 2016) instead of whole words")
     p.add_argument("--batch-size", type=int)
     p.add_argument("--quick", action="store_true", help="same as --profile quick")
     p.add_argument("--source", help=source_help)

@@ -130,6 +130,7 @@ class ModelConfig:
     target_vocab: int = 8000
     embedding_dim: int = 96
     units: int = 160
+    subword_merges: int | None = None   # byte-pair merges per language; None = whole words
 
     @staticmethod
     def for_profile(name: str | None = None) -> ModelConfig:

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from .data import normalize
+from .subwords import join
 from .text import END, UNK, Vectorizers
 
 # --------------------------------------------------------------------------- greedy
@@ -194,8 +195,8 @@ class Translation:
         ``[end]`` is dropped; replaced ``[UNK]`` tokens (``replace_unknown=True``) show
         their source word. ``'tom liest ein buch .'`` where :attr:`text` is ``'tom liest ein buch.'``.
         """
-        return " ".join(self.replacements.get(i, token) for i, token in enumerate(self.tokens)
-                        if token != END)
+        return join(" ".join(self.replacements.get(i, token)
+                             for i, token in enumerate(self.tokens) if token != END))
 
 
 class TranslationInputError(ValueError):
@@ -203,8 +204,11 @@ class TranslationInputError(ValueError):
 
 
 def detokenize(tokens: list[str]) -> str:
-    """Join tokens, re-attaching punctuation: ``['ich', 'bin', 'da', '.']`` → ``'ich bin da.'``."""
-    text = " ".join(tokens)
+    """Join tokens, re-attaching punctuation: ``['ich', 'bin', 'da', '.']`` → ``'ich bin da.'``.
+
+    Subword pieces are joined into words first: ``['fahr@@', 'rad']`` → ``'fahrrad'``.
+    """
+    text = join(" ".join(tokens))
     for mark in (".", ",", "!", "?", ":", ";"):
         text = text.replace(f" {mark}", mark)
     return text
@@ -242,11 +246,12 @@ class Translator:
                 warnings.warn(f"sentence {index} has {len(tokens)} tokens; translating only the "
                               f"first {self.max_source_tokens}", stacklevel=3)
                 tokens = tokens[: self.max_source_tokens]
-            missing = [t for t in tokens if t not in known]
-            if strict and len(missing) == len(tokens):
+            pieces = self.vectorizers.source_pieces(" ".join(tokens)).split()  # words or subwords
+            missing = [t for t in pieces if t not in known]
+            if strict and len(missing) == len(pieces):
                 raise TranslationInputError(
                     f"sentence {index} ({sentence!r}) has no word the model knows: {missing}")
-            rows.append(tokens)
+            rows.append(pieces)
             unknown.append(missing)
             truncated.append(cut)
         return rows, unknown, truncated
@@ -274,7 +279,8 @@ class Translator:
         out = []
         for start in range(0, len(rows), batch_size):
             chunk = rows[start:start + batch_size]
-            source = self.vectorizers.source_ids([" ".join(r) for r in chunk]).to_tensor()
+            source = self.vectorizers.source_ids([" ".join(r) for r in chunk],
+                                                 segmented=True).to_tensor()
             decoded = self.search(source, beam_width)
             for i, tokens in enumerate(chunk):
                 j = start + i

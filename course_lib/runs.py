@@ -46,6 +46,7 @@ class RunSettings:
     target_vocab: int = config.ModelConfig.target_vocab
     embedding_dim: int = config.ModelConfig.embedding_dim
     units: int = config.ModelConfig.units
+    subword_merges: int | None = config.ModelConfig.subword_merges
     epochs: int = config.TrainConfig.epochs
     batch_size: int = config.TrainConfig.batch_size
     max_train_pairs: int | None = None   # a seeded random sample of the training split
@@ -133,7 +134,7 @@ def train_run(data: PreparedData, settings: RunSettings, out: str | Path | None 
     if settings.mixed_precision and config.gpu_name():
         keras.mixed_precision.set_global_policy("mixed_float16")
     vectorizers = text.Vectorizers.from_pairs(data.train, settings.source_vocab,
-                                              settings.target_vocab)
+                                              settings.target_vocab, settings.subword_merges)
     train_pairs = select_pairs(data.train, settings.max_source_length, settings.max_train_pairs,
                                settings.seed)
     val_pairs = select_pairs(data.val, settings.max_source_length, None, settings.seed)
@@ -199,7 +200,7 @@ def _progress_to_resume(out: Path | None, settings: RunSettings, data: PreparedD
         raise RunError(f"{out} holds no resumable run (no progress.json / last.keras): "
                        "train without --resume")
     metadata = _read_metadata(out) if (out / "run.json").exists() else {}
-    if metadata and (metadata.get("settings") != asdict(settings)
+    if metadata and (_settings_of(metadata) != settings
                      or metadata.get("data_sha256") != data.stats.get("sha256")):
         raise RunError(f"the run in {out} was started with other settings or data; "
                        "resume it with the same options, or train without --resume")
@@ -285,6 +286,14 @@ def load_run(folder: str | Path) -> Run:
     return Run(folder, model, Vectorizers.load(folder), metadata)
 
 
+def _settings_of(metadata: dict) -> RunSettings | None:
+    """The settings a run folder was trained with (settings added later take their defaults)."""
+    try:
+        return RunSettings(**metadata.get("settings", {}))
+    except TypeError:  # a setting this version of the course does not know
+        return None
+
+
 def default_folder(kind: str, profile: str | None = None) -> Path:
     """``<models dir>/<kind>`` for the reference (gpu) profile, ``<kind>-<profile>`` otherwise."""
     profile = profile or config.profile()
@@ -305,7 +314,7 @@ def load_or_train(kind: str, data: PreparedData, folder: str | Path | None = Non
     same = False
     if (folder / "run.json").exists():
         metadata = _read_metadata(folder)
-        same = (metadata.get("settings") == asdict(settings)
+        same = (_settings_of(metadata) == settings
                 and metadata.get("data_sha256") == data.stats.get("sha256"))
     if same and metadata.get("status") == "complete":
         try:

@@ -7,6 +7,9 @@ Vocabulary layout (both languages)::
     id 2… words, most frequent first (ties broken alphabetically, so the
           vocabulary is the same on every machine)
 
+With ``subword_merges`` the units are byte-pair-encoding pieces instead of words
+(:mod:`course_lib.subwords`): ``fahr@@ rad`` instead of ``fahrrad`` or ``[UNK]``.
+
 German sentences are wrapped as ``[start] … [end]`` before vectorising. For teacher
 forcing the decoder reads the sentence without its last token and learns to
 predict it shifted by one::
@@ -29,6 +32,7 @@ import tensorflow as tf
 
 from .config import SEED, TrainConfig
 from .data import Pair
+from .subwords import BytePairEncoding, join
 
 PAD, UNK, START, END = "", "[UNK]", "[start]", "[end]"
 
@@ -66,31 +70,63 @@ def make_vectorizer(vocabulary: list[str]) -> keras.layers.TextVectorization:
 
 
 class Vectorizers:
-    """Source and target vectorizers built from the training pairs, saved and reloaded exactly."""
+    """Source and target vectorizers built from the training pairs, saved and reloaded exactly.
 
-    def __init__(self, source_vocab: list[str], target_vocab: list[str]):
+    With byte-pair encodings (``source_bpe``/``target_bpe``) every sentence is split
+    into subword pieces before the vocabulary lookup, and :meth:`target_text` joins
+    the pieces back into words.
+    """
+
+    def __init__(self, source_vocab: list[str], target_vocab: list[str],
+                 source_bpe: BytePairEncoding | None = None,
+                 target_bpe: BytePairEncoding | None = None):
         self.source_vocab = list(source_vocab)
         self.target_vocab = list(target_vocab)
+        self.source_bpe, self.target_bpe = source_bpe, target_bpe
         self.source = make_vectorizer(self.source_vocab)
         self.target = make_vectorizer(self.target_vocab)
         self.start_id = self.target_vocab.index(START)
         self.end_id = self.target_vocab.index(END)
 
     @classmethod
-    def from_pairs(cls, pairs: list[Pair], source_size: int, target_size: int) -> Vectorizers:
-        """Count words on the *training* pairs only (the test set must stay unseen)."""
-        source_vocab = build_vocabulary((en for en, _ in pairs), source_size)
-        target_vocab = build_vocabulary((de for _, de in pairs), target_size, reserved=(START, END))
-        return cls(source_vocab, target_vocab)
+    def from_pairs(cls, pairs: list[Pair], source_size: int, target_size: int,
+                   subword_merges: int | None = None) -> Vectorizers:
+        """Count words (or learn subwords) on the *training* pairs only: the test set stays unseen.
+
+        ``subword_merges``: learn that many byte-pair merges per language and use the
+        pieces as units; ``source_size``/``target_size`` still cap the vocabularies.
+        """
+        english, german = [en for en, _ in pairs], [de for _, de in pairs]
+        source_bpe = target_bpe = None
+        if subword_merges:
+            source_bpe = BytePairEncoding.learn(english, subword_merges)
+            target_bpe = BytePairEncoding.learn(german, subword_merges)
+            english = [source_bpe.segment(s) for s in english]
+            german = [target_bpe.segment(s) for s in german]
+        source_vocab = build_vocabulary(english, source_size)
+        target_vocab = build_vocabulary(german, target_size, reserved=(START, END))
+        return cls(source_vocab, target_vocab, source_bpe, target_bpe)
 
     # ---- ids <-> text
-    def source_ids(self, sentences: list[str]) -> tf.RaggedTensor:
-        """Normalised English sentences → ragged ids, shape (batch, None)."""
-        return self.source(tf.constant(sentences))
+    def source_pieces(self, sentence: str) -> str:
+        """A normalised English sentence as the model's units (subword pieces, or words)."""
+        return self.source_bpe.segment(sentence) if self.source_bpe else sentence
+
+    def target_pieces(self, sentence: str) -> str:
+        """A normalised German sentence as the model's units (subword pieces, or words)."""
+        return self.target_bpe.segment(sentence) if self.target_bpe else sentence
+
+    def source_ids(self, sentences: list[str], segmented: bool = False) -> tf.RaggedTensor:
+        """Normalised English sentences → ragged ids, shape (batch, None).
+
+        ``segmented=True``: the sentences are already :meth:`source_pieces`.
+        """
+        units = sentences if segmented else [self.source_pieces(s) for s in sentences]
+        return self.source(tf.constant(units))
 
     def target_ids(self, sentences: list[str]) -> tf.RaggedTensor:
         """Normalised German sentences → ragged ids of ``[start] … [end]``, shape (batch, None)."""
-        return self.target(tf.constant([wrap_target(s) for s in sentences]))
+        return self.target(tf.constant([wrap_target(self.target_pieces(s)) for s in sentences]))
 
     def target_text(self, ids, strip_special: bool = True) -> str:
         """One row of target ids → text; stops at ``[end]``, drops padding and ``[start]``."""
@@ -102,7 +138,7 @@ class Vectorizers:
             if strip_special and word in (PAD, START):
                 continue
             words.append(word)
-        return " ".join(words)
+        return join(" ".join(words))  # subword pieces back into words
 
     def source_tokens(self, ids) -> list[str]:
         """One row of source ids → tokens (padding dropped, unknown words shown as [UNK])."""
@@ -110,12 +146,18 @@ class Vectorizers:
 
     # ---- persistence
     def save(self, folder: str | Path) -> None:
-        """Write ``source_vocab.json`` and ``target_vocab.json`` (exact lists, ids = positions)."""
+        """Write ``source_vocab.json`` and ``target_vocab.json`` (exact lists, ids = positions),
+        and the subword merges (``source_bpe.json``, ``target_bpe.json``) if any."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for name, vocab in (("source_vocab.json", self.source_vocab),
                             ("target_vocab.json", self.target_vocab)):
             (folder / name).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+        for name, bpe in (("source_bpe.json", self.source_bpe), ("target_bpe.json", self.target_bpe)):
+            if bpe is not None:
+                bpe.save(folder / name)
+            else:
+                (folder / name).unlink(missing_ok=True)
 
     @classmethod
     def load(cls, folder: str | Path) -> Vectorizers:
@@ -126,7 +168,9 @@ class Vectorizers:
             if not path.exists():
                 raise FileNotFoundError(f"{path} is missing: this folder holds no saved vocabulary")
             vocabs.append(json.loads(path.read_text(encoding="utf-8")))
-        return cls(*vocabs)
+        encodings = [BytePairEncoding.load(folder / name) if (folder / name).exists() else None
+                     for name in ("source_bpe.json", "target_bpe.json")]
+        return cls(*vocabs, *encodings)
 
 
 # --------------------------------------------------------------------------- tf.data
