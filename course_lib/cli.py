@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -50,9 +51,24 @@ def cmd_data(args) -> None:
     _print_json(summary)
 
 
+def stop_training(signum, frame) -> None:
+    """Signal handler: turn SIGTERM (a closing terminal, ``kill``, a stopped job) into
+    the Ctrl-C path, so that the run is marked ``interrupted`` and can be resumed."""
+    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+
+def _stop_cleanly_on_signals() -> None:
+    signal.signal(signal.SIGTERM, stop_training)
+    # A job started in the background (``nohup … &``) inherits SIGINT as ignored:
+    # restore Python's Ctrl-C behaviour so that ``kill -INT`` stops it cleanly too.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def cmd_train(args) -> int:
     from .data import prepare_data
     from .runs import RunSettings, train_run
+
+    _stop_cleanly_on_signals()
 
     profile = "quick" if args.quick else args.profile
     settings = RunSettings.for_profile(args.model, profile)

@@ -261,3 +261,21 @@ def test_a_new_run_clears_an_earlier_runs_checkpoints(capsys, tmp_path, tiny_cor
     assert code == 0
     assert json.loads((folder / "run.json").read_text())["status"] == "complete"
     assert (folder / "model.keras").read_bytes()[:2] == b"PK"   # a real .keras (zip) file
+
+
+def test_sigterm_takes_the_interrupted_path():
+    import signal
+
+    import course_lib.cli as cli
+
+    with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
+        cli.stop_training(signal.SIGTERM, None)
+    previous = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)   # as in a job started with `&`
+        cli._stop_cleanly_on_signals()
+        assert signal.getsignal(signal.SIGTERM) is cli.stop_training
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGTERM, previous[0])
+        signal.signal(signal.SIGINT, previous[1])
