@@ -56,6 +56,39 @@ def _mean_sentence_bleu(hyps, refs):
     return float(np.mean([metrics.sentence_bleu(h, r) for h, r in zip(hyps, refs)]))
 
 
+def _greedy_translate(model, source_ids, start_id, end_id, max_length):
+    carry = model.encode(source_ids)
+    tokens = np.full(len(source_ids), start_id)
+    outputs, done = [[] for _ in range(len(source_ids))], np.zeros(len(source_ids), bool)
+    for _ in range(max_length):
+        logits, carry, _ = model.decode_step(tokens, carry)
+        tokens = np.argmax(np.asarray(logits), axis=-1)
+        for i, token in enumerate(tokens):
+            if not done[i]:
+                outputs[i].append(int(token))
+                done[i] = token == end_id
+        if done.all():
+            break
+    return outputs
+
+
+def _greedy_translate_without_stopping(model, source_ids, start_id, end_id, max_length):
+    return _greedy_translate(model, source_ids, start_id, -1, max_length)
+
+
+def _beam_step(beam_scores, log_probs, width):
+    totals = np.asarray(beam_scores)[:, None] + np.asarray(log_probs)
+    flat = [(-totals[b, t], b, t) for b in range(totals.shape[0])
+            for t in range(totals.shape[1]) if np.isfinite(totals[b, t])]
+    return [(b, t, -s) for s, b, t in sorted(flat)[:width]]
+
+
+def _beam_step_by_next_word(beam_scores, log_probs, width):
+    flat = sorted((-log_probs[b, t], b, t) for b in range(log_probs.shape[0])
+                  for t in range(log_probs.shape[1]))
+    return [(b, t, beam_scores[b] - s) for s, b, t in flat[:width]]
+
+
 def _fixed_step(decoder, emb, state, keys, values, mask, summary):
     return decoder.step(emb, state, {"keys": keys, "values": values, "mask": mask})
 
@@ -86,6 +119,10 @@ CASES = [
     (checks.check_teacher_forcing_shift, lambda t: (t[:, :-1], t[:, 1:]),
      lambda t: (t[:, 1:], t[:, :-1])),
     (checks.check_greedy_step, _greedy_step, _sampled_step),
+    (checks.check_greedy_translate, _greedy_translate, _greedy_translate_without_stopping),
+    (checks.check_beam_step, _beam_step, _beam_step_by_next_word),
+    (checks.check_normalized_score, lambda total, n, a: total / max(n, 1) ** a,
+     lambda total, n, a: total / max(n, 1)),
     (checks.check_clipped_matches, metrics.clipped_matches, _unclipped),
     (checks.check_brevity_penalty, metrics.brevity_penalty,
      lambda c, r: math.exp(1 - r / c) if c else 0.0),
@@ -117,3 +154,17 @@ def test_check_of_an_unsolved_stub_says_not_implemented(capsys, check):
 
     out = verdict(capsys, check, stub)
     assert out.startswith("⏳") and "not implemented yet" in out
+
+
+@pytest.mark.parametrize(("check", "right"), [c[:2] for c in CASES],
+                         ids=[c[0].__name__ for c in CASES])
+def test_every_check_runs_at_least_three_cases(capsys, check, right):
+    out = verdict(capsys, check, right)
+    count = int(out.split("all ")[1].split(" cases")[0])
+    assert count >= 3, f"{check.__name__} runs only {count} case(s)"
+
+
+def test_every_chapter_check_is_tested_here():
+    tested = {c[0].__name__ for c in CASES}
+    exported = {name for name in checks.__all__ if name.startswith("check_")}
+    assert exported == tested, exported ^ tested

@@ -2,8 +2,7 @@
 
 * :mod:`.framework` runs a learner's function on several :class:`Case` objects and
   prints what is right or wrong (without the answer). Read it to write new checks.
-* :mod:`.chapter1`, :mod:`.chapter2`, :mod:`.chapter4`, :mod:`.chapter5`,
-  :mod:`.chapter6` hold each chapter's cases.
+* :mod:`.chapter1` … :mod:`.chapter6` hold each chapter's cases.
 
 Everything is re-exported here, so a notebook needs only ``from course_lib import checks``.
 """
@@ -12,6 +11,8 @@ from .chapter1 import *  # noqa: F403
 from .chapter1 import __all__ as _chapter1
 from .chapter2 import *  # noqa: F403
 from .chapter2 import __all__ as _chapter2
+from .chapter3 import *  # noqa: F403
+from .chapter3 import __all__ as _chapter3
 from .chapter4 import *  # noqa: F403
 from .chapter4 import __all__ as _chapter4
 from .chapter5 import *  # noqa: F403
@@ -21,4 +22,4 @@ from .chapter6 import __all__ as _chapter6
 from .framework import *  # noqa: F403
 from .framework import __all__ as _framework
 
-__all__ = [*_framework, *_chapter1, *_chapter2, *_chapter4, *_chapter5, *_chapter6]
+__all__ = [*_framework, *_chapter1, *_chapter2, *_chapter3, *_chapter4, *_chapter5, *_chapter6]

@@ -10,26 +10,35 @@ from .framework import Case, check
 
 def check_fixed_step(fn) -> None:
     """Chapter 6 exercise: the corrected attention step must query with the decoder state."""
-    model, carry = small_encoded_model("attention", seed=11)
-    decoder = model.decoder
-    embedded = decoder.embedding(np.array([2, 2]))
-    rng = np.random.default_rng(0)
-    state = rng.normal(size=(2, 16)).astype("float32")        # a state that is not s_0
-    summary = carry["state"]                                    # the encoder summary (s_0)
-    expected = decoder.step(embedded, state, carry)
 
-    def compare(got):
-        names = ("new state", "context", "weights")
-        for name, g, e in zip(names, got, expected):
-            if not np.allclose(np.asarray(g), np.asarray(e), atol=1e-5):
-                return (f"the {name} differs from the correct step: is the query the current "
-                        "decoder state (not the encoder summary)?")
-        return True
+    def step_case(seed, source, state_scale):
+        model, carry = small_encoded_model("attention", seed, source)
+        decoder = model.decoder
+        batch = len(source)
+        embedded = decoder.embedding(np.full(batch, 2))
+        state = state_scale * np.random.default_rng(seed).normal(size=(batch, 16)).astype("float32")
+        expected = decoder.step(embedded, state, carry)
 
-    cases = [Case((decoder, embedded, state, carry["keys"], carry["values"], carry["mask"],
-                   summary), compare=compare,
-                  description="one decoder step with a state different from the encoder summary",
-                  hint="attention must be asked with the previous decoder state s_{i-1}")]
+        def compare(got):
+            names = ("new state", "context", "weights")
+            for name, g, e in zip(names, got, expected):
+                if not np.allclose(np.asarray(g), np.asarray(e), atol=1e-5):
+                    return (f"the {name} differs from the correct step: which state asks the "
+                            "attention layer its question?")
+            return True
+        args = (decoder, embedded, state, carry["keys"], carry["values"], carry["mask"],
+                carry["state"])  # the last one: the encoder summary s_0
+        return args, compare
+
+    cases = []
+    for seed, source, scale, description in (
+            (11, [[5, 6, 7, 0], [8, 9, 10, 11]], 1.0, "two sentences, a state that is not s_0"),
+            (12, [[5, 6, 7, 8, 9, 10]], 0.5, "one longer sentence"),
+            (13, [[4, 0, 0], [4, 5, 6]], 2.0, "a one-word sentence padded to three")):
+        args, compare = step_case(seed, source, scale)
+        cases.append(Case(args, compare=compare, description=description,
+                          hint="attention must be asked with the previous decoder state s_{i-1}, "
+                               "which changes at every step"))
     check("fixed_step", fn, cases)
 
 
@@ -55,7 +64,10 @@ def check_attention_summary(fn) -> None:
             return True
         return compare
 
+    one_step = np.array([[0.25, 0.25, 0.25, 0.25]])
     cases = [
+        Case((one_step,), compare=matches(one_step), description="one output step, uniform",
+             hint="a uniform row has the largest entropy, log(S); a single step never moves back"),
         Case((diagonal,), compare=matches(diagonal), description="a 3×3 identity matrix",
              hint="entropy of a one-hot row is 0; monotonicity counts steps that do not move back"),
         Case((crossing,), compare=matches(crossing), description="a matrix that jumps back once",
