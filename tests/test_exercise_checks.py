@@ -99,6 +99,15 @@ def _buggy_step(decoder, emb, state, keys, values, mask, summary):
     return new_state, context, weights
 
 
+def _replace_unknown(tokens, weights, source_words):
+    return [source_words[int(np.argmax(weights[i]))] if t == "[UNK]" else t
+            for i, t in enumerate(tokens) if t != "[end]"]
+
+
+def _replace_unknown_with_last_word(tokens, weights, source_words):
+    return [source_words[-1] if t == "[UNK]" else t for t in tokens if t != "[end]"]
+
+
 def _summary(weights):
     return {"entropy": alignment.attention_entropy(weights),
             "argmax": alignment.max_attention_positions(weights),
@@ -135,6 +144,7 @@ CASES = [
      lambda w, v: v.mean(axis=1)),
     (checks.check_fixed_step, _fixed_step, _buggy_step),
     (checks.check_attention_summary, _summary, _summary_log2),
+    (checks.check_replace_unknown, _replace_unknown, _replace_unknown_with_last_word),
 ]
 
 

@@ -77,4 +77,33 @@ def check_attention_summary(fn) -> None:
     check("attention_summary", fn, cases)
 
 
-__all__ = ["check_fixed_step", "check_attention_summary"]
+def check_replace_unknown(fn) -> None:
+    """Chapter 6 exercise: ``fn(tokens, weights, source_words) -> words``.
+
+    ``tokens`` are the generated German tokens (``[end]`` included), ``weights`` the
+    attention matrix (one row per token), ``source_words`` the English words. Return the
+    German words without ``[end]``, each ``[UNK]`` replaced by its most-attended source word.
+    """
+    source = ["tom", "visited", "wuppertal", "."]
+    no_unknown = (["tom", "ist", "da", "[end]"], np.eye(4), source)
+    one = (["tom", "besuchte", "[UNK]", ".", "[end]"],
+           np.array([[.9, .05, .03, .02], [.1, .7, .1, .1], [.05, .15, .7, .1],
+                     [0, 0, .2, .8], [.1, .1, .1, .7]]), source)
+    two = (["[UNK]", "und", "[UNK]", "[end]"],
+           np.array([[.2, .1, .6, .1], [.25, .25, .25, .25], [.7, .1, .1, .1], [0, 0, 0, 1]]),
+           source)
+    tie = (["[UNK]", "[end]"], np.array([[.4, .4, .1, .1], [0, 0, 0, 1]]), source)
+    cases = [
+        Case(no_unknown, expected=["tom", "ist", "da"],
+             hint="without [UNK] the words stay as they are; [end] is not a word"),
+        Case(one, expected=["tom", "besuchte", "wuppertal", "."],
+             hint="use the attention row of the step that wrote [UNK]"),
+        Case(two, expected=["wuppertal", "und", "tom"],
+             hint="every [UNK] gets its own row's most-attended word"),
+        Case(tie, expected=["tom"],
+             hint="on a tie, take the first most-attended position (as numpy's argmax does)"),
+    ]
+    check("replace_unknown", fn, cases)
+
+
+__all__ = ["check_fixed_step", "check_attention_summary", "check_replace_unknown"]
