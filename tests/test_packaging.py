@@ -58,6 +58,32 @@ def test_licence_is_an_spdx_string_and_setuptools_can_read_it():
         assert (ROOT / name).is_file(), name
 
 
+_lock_spec = importlib.util.spec_from_file_location("binder_lock", ROOT / "tools" / "binder_lock.py")
+binder_lock = importlib.util.module_from_spec(_lock_spec)
+_lock_spec.loader.exec_module(binder_lock)
+
+
+def test_binder_lock_pins_every_dependency_within_pyproject_bounds():
+    from packaging.requirements import Requirement
+
+    lines = (ROOT / "binder" / "requirements.txt").read_text(encoding="utf-8").splitlines()
+    pins = {binder_lock.canonical(line.split("==")[0]): line.split("==")[1]
+            for line in lines if line and not line.startswith("#")}
+    assert all(version for version in pins.values()), "every line must be name==version"
+    for text in binder_lock.requirements():
+        requirement = Requirement(text)
+        name = binder_lock.canonical(requirement.name)
+        assert name in pins, f"{name} is missing from binder/requirements.txt: run tools/binder_lock.py"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"binder pins {name}=={pins[name]}, outside pyproject's {requirement.specifier}: "
+            "run tools/binder_lock.py")
+
+
+def test_binder_lock_uses_the_cpu_build_and_binders_python():
+    assert "tensorflow-cpu>=2.16" in binder_lock.requirements()
+    assert binder_lock.python_version() == "3.11"
+
+
 def test_ci_runs_the_unit_tests_under_colabs_versions():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "-c constraints/colab.txt" in ci
