@@ -110,6 +110,35 @@ def cmd_evaluate(args) -> None:
     _print_json(payload)
 
 
+def cmd_compare(args) -> None:
+    """Two runs on the same pairs: BLEU with CIs, and Koehn's paired bootstrap of B − A."""
+    from .evaluation import evaluate, read_pairs_file
+    from .runs import load_run
+    from .significance import paired_bootstrap
+
+    pairs = read_pairs_file(args.pairs)
+    results = {}
+    for name in (args.run_a, args.run_b):
+        run = load_run(name)
+        result = evaluate(run.translator, pairs, beam_width=args.beam)
+        results[str(name)] = (run, result)
+    (run_a, a), (run_b, b) = results.values()
+    if list(a.table["source"]) != list(b.table["source"]):
+        raise CliError("the two runs normalise the sources differently; compare runs of one course version")
+    paired = paired_bootstrap(list(a.table["hypothesis"]), list(b.table["hypothesis"]),
+                              list(a.table["references"]))
+    summary = {name: {"kind": run.metadata["kind"], "epochs_run": run.metadata["epochs_run"],
+                      "train_seconds": run.metadata["train_seconds"],
+                      "parameters": run.metadata["parameters"],
+                      **{k: result.scores[k] for k in ("bleu", "bleu_low", "bleu_high", "chrf",
+                                                       "exact_match", "unk_rate", "sentences")}}
+               for name, (run, result) in results.items()}
+    summary["b_minus_a"] = {"bleu": paired.difference.score, "low": paired.difference.low,
+                            "high": paired.difference.high, "p_value": paired.p_value,
+                            "samples": paired.difference.samples}
+    _print_json(summary)
+
+
 def cmd_translate(args) -> None:
     from .runs import load_run
 
@@ -287,6 +316,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="write the translations to this TSV")
     p.add_argument("--replace-unknown", action="store_true", help=REPLACE_HELP)
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("compare", help="two runs on one pairs file: BLEU with CIs and the "
+                                       "paired bootstrap of the difference (Koehn 2004)")
+    p.add_argument("run_a", type=Path, help="the first run folder (the reference system)")
+    p.add_argument("run_b", type=Path, help="the second run folder")
+    p.add_argument("--pairs", required=True, help="english<TAB>german lines; repeats = references")
+    p.add_argument("--beam", type=int, default=1, help="beam width (1 = greedy)")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("translate", help="translate sentences with a trained run")
     p.add_argument("run", type=Path)

@@ -34,7 +34,8 @@ def trained(tmp_path_factory, tiny_corpus):
 
 
 def test_help_on_every_command():
-    for command in ([], ["data"], ["train"], ["evaluate"], ["translate"], ["bleu"], ["demo"]):
+    for command in ([], ["data"], ["train"], ["evaluate"], ["compare"], ["translate"], ["bleu"],
+                    ["demo"]):
         result = subprocess.run([sys.executable, "-m", "course_lib", *command, "--help"],
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 0, result.stderr
@@ -75,6 +76,27 @@ def test_evaluate_prints_scores_and_writes_translations(capsys, trained, tiny_co
     lines = out_tsv.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "source\thypothesis\treferences"
     assert len(lines) == scores["sentences"] + 1
+
+
+def test_compare_two_runs_with_a_paired_bootstrap(capsys, trained, tiny_corpus):
+    from course_lib import evaluation, runs, significance
+
+    code, out, _ = run_cli(capsys, "compare", trained["baseline"], trained["attention"],
+                           "--pairs", tiny_corpus)
+    summary = json.loads(out)
+    assert code == 0
+    a, b = summary[str(trained["baseline"])], summary[str(trained["attention"])]
+    assert (a["kind"], b["kind"]) == ("baseline", "attention")
+    assert a["bleu_low"] <= a["bleu"] <= a["bleu_high"] and a["sentences"] == b["sentences"]
+    diff = summary["b_minus_a"]
+    assert diff["bleu"] == pytest.approx(b["bleu"] - a["bleu"], abs=1e-9)
+    assert diff["low"] <= diff["bleu"] <= diff["high"] and 0.0 <= diff["p_value"] <= 1.0
+    pairs = evaluation.read_pairs_file(tiny_corpus)   # the same numbers as the library's
+    results = [evaluation.evaluate(runs.load_run(trained[k]).translator, pairs)
+               for k in ("baseline", "attention")]
+    expected = significance.paired_bootstrap(*(list(r.table["hypothesis"]) for r in results),
+                                             list(results[0].table["references"]))
+    assert diff["low"] == pytest.approx(expected.difference.low)
 
 
 def test_evaluate_with_beam(capsys, trained, tiny_corpus):
