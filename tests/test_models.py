@@ -316,3 +316,19 @@ def test_decoded_model_is_garbage_collected(vec, batch):
     del model
     gc.collect()
     assert alive() is None
+
+
+@pytest.mark.parametrize("kind", ["baseline", "attention", "attention_naive", "luong"])
+def test_training_step_compiles_with_xla_and_matches_the_plain_step(kind):
+    """The GPU path: every decoder (the Bahdanau one is a tf.scan) compiles with XLA."""
+    from course_lib import training
+
+    vectorizers = tiny_vectorizers()
+    source, decoder_input, labels = padded_arrays(vectorizers, tiny_pairs())
+    losses = {}
+    for xla in (False, True):
+        model = tiny_model(kind, vectorizers, seed=7)
+        training.compile_model(model, jit_compile=xla)
+        losses[xla] = [float(model.train_on_batch((source, decoder_input), labels)[0])
+                       for _ in range(2)]
+    assert np.allclose(losses[True], losses[False], rtol=1e-4), losses
