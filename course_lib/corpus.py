@@ -101,7 +101,10 @@ def manual_download_help(url: str = URL, cache_path: Path | None = None) -> str:
         f"Download it manually: open {url} in a web browser and save the file, then either\n"
         f"  - pass its path: load_corpus('/path/to/{ZIP_NAME}'), or\n"
         f"  - set the environment variable {config.DATA_ENV}=/path/to/{ZIP_NAME}, or\n"
-        f"  - put it in the cache at {cache_path}"
+        f"  - put it in the cache at {cache_path}\n"
+        f"On Colab or Binder: upload {ZIP_NAME} with the file browser on the left, then run\n"
+        f"  %env {config.DATA_ENV}=/content/{ZIP_NAME}   (Colab; on Binder use the path the "
+        "upload shows)"
     )
 
 

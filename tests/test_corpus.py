@@ -456,3 +456,8 @@ def test_module_does_not_import_tensorflow():
             "sys.exit('tensorflow' in sys.modules or 'keras' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, timeout=60, check=False)
     assert result.returncode == 0
+
+
+def test_manual_download_help_says_how_to_upload_on_colab_and_binder():
+    text = corpus.manual_download_help()
+    assert "COURSE_DATA" in text and "Colab" in text and "Binder" in text and "upload" in text
