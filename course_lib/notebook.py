@@ -206,18 +206,14 @@ def _profile_line() -> str:
 def setup(seed: int = config.SEED, verbose: bool = True, drive: bool = False) -> None:
     """Prepare a notebook: quiet TensorFlow, import it, seed everything, report.
 
-    Parameters
-    ----------
-    seed:
-        Passed to :func:`course_lib.config.seed_everything` (Python, NumPy and
-        the Keras backend). Change it to see how much results vary between runs.
-    verbose:
-        Print the short environment report (platform, versions, GPU, profile, and
-        where the corpus and models are kept).
-    drive:
-        On Colab, keep the corpus and trained models on Google Drive
-        (:func:`keep_on_google_drive`), so that they survive the end of the session.
-        Ignored elsewhere.
+    Args:
+        seed: Passed to :func:`course_lib.config.seed_everything` (Python, NumPy and
+            the Keras backend). Change it to see how much results vary between runs.
+        verbose: Print the short environment report (platform, versions, GPU,
+            profile, and where the corpus and models are kept).
+        drive: On Colab, keep the corpus and trained models on Google Drive
+            (:func:`keep_on_google_drive`), so that they survive the end of the
+            session. Ignored elsewhere.
 
     The report goes to stdout only. The function returns ``None`` on purpose, so
     that ``setup()`` as the last line of a cell adds no ``Out[...]`` value.

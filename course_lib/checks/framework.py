@@ -71,25 +71,24 @@ CompareResult = bool | str | None
 class Case:
     """One call of the learner's function and what should come back.
 
-    Attributes
-    ----------
-    args, kwargs:
-        Passed to the function as ``fn(*args, **kwargs)``. They are deep-copied
-        first, so a function that modifies its input cannot spoil the report.
-    expected:
-        The value the call should return. Compared with :func:`compare_values`.
-    compare:
-        Instead of ``expected``: a callable taking the returned value and
-        returning ``True`` when it is right, or ``False`` / a string saying what
-        is wrong (it may also ``raise AssertionError("...")``). Use it for
-        properties ("rows sum to 1", "shape is (batch, units)").
-    hint:
-        The idea this case tests, phrased to help, shown when the case fails.
-    rtol, atol:
-        Tolerances for numeric comparisons (:func:`numpy.allclose`).
-    description:
-        Optional text shown instead of the ``fn(args...)`` call, for cases whose
-        arguments are too big to print usefully (``"a batch of 2 sentences"``).
+    Attributes:
+        args, kwargs:
+            Passed to the function as ``fn(*args, **kwargs)``. They are deep-copied
+            first, so a function that modifies its input cannot spoil the report.
+        expected:
+            The value the call should return. Compared with :func:`compare_values`.
+        compare:
+            Instead of ``expected``: a callable taking the returned value and
+            returning ``True`` when it is right, or ``False`` / a string saying what
+            is wrong (it may also ``raise AssertionError("...")``). Use it for
+            properties ("rows sum to 1", "shape is (batch, units)").
+        hint:
+            The idea this case tests, phrased to help, shown when the case fails.
+        rtol, atol:
+            Tolerances for numeric comparisons (:func:`numpy.allclose`).
+        description:
+            Optional text shown instead of the ``fn(args...)`` call, for cases whose
+            arguments are too big to print usefully (``"a batch of 2 sentences"``).
     """
 
     args: tuple = ()
@@ -292,14 +291,10 @@ def run_check(name: str, fn: Callable[..., Any], cases: Iterable[Case | Mapping[
               ) -> bool:
     """Call ``fn`` on every case, print a friendly verdict, return True if all pass.
 
-    Parameters
-    ----------
-    name:
-        What the learner calls the function (used in the messages).
-    fn:
-        The learner's function.
-    cases:
-        :class:`Case` objects, or dicts with the same keys.
+    Args:
+        name: What the learner calls the function (used in the messages).
+        fn: The learner's function.
+        cases: :class:`Case` objects, or dicts with the same keys.
 
     Everything is printed to stdout (no tracebacks, nothing on stderr), one
     line per failing case. In notebooks prefer :func:`check`, which returns
