@@ -27,9 +27,14 @@ from pathlib import Path
 
 #: The one place that names the course's public repository (badges, Colab install).
 REPO_SLUG = "nmt-course/nmt-attention-keras"
-REPO_BRANCH = "main"
+REPO_BRANCH = "main"          # where the badges open the notebooks
 REPO_URL = f"https://github.com/{REPO_SLUG}"
-PIP_INSTALL_URL = f"git+{REPO_URL}.git@{REPO_BRANCH}"
+#: The release of ``course_lib`` that the notebooks install on Colab: a git tag, so that a
+#: notebook saved by a learner keeps getting the library it was written for (``main`` moves).
+#: Bump it together with ``version`` in pyproject.toml, run ``tools/notebooks.py sync``, and
+#: tag the commit (``git tag v0.2.0 && git push --tags``); tests check the two agree.
+RELEASE = "v0.2.0"
+PIP_INSTALL_URL = f"git+{REPO_URL}.git@{RELEASE}"
 
 QUICK_ENV = "COURSE_QUICK"
 PROFILE_ENV = "COURSE_PROFILE"
@@ -182,7 +187,7 @@ def seed_everything(seed: int = SEED) -> None:
 
 
 __all__ = [
-    "REPO_SLUG", "REPO_URL", "PIP_INSTALL_URL", "SEED", "MAIN_KINDS", "PROFILES", "DataConfig",
+    "REPO_SLUG", "REPO_URL", "RELEASE", "PIP_INSTALL_URL", "SEED", "MAIN_KINDS", "PROFILES", "DataConfig",
     "ModelConfig", "TrainConfig", "quick_mode", "profile", "gpu_name", "course_home",
     "cache_dir", "models_dir", "seed_everything",
 ]

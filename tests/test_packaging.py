@@ -87,3 +87,12 @@ def test_binder_lock_uses_the_cpu_build_and_binders_python():
 def test_ci_runs_the_unit_tests_under_colabs_versions():
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "-c constraints/colab.txt" in ci
+
+
+def test_colab_installs_the_release_named_in_config_not_main():
+    from course_lib import config
+
+    version = _pyproject()["project"]["version"]
+    assert config.RELEASE == f"v{version}", "bump config.RELEASE with pyproject's version"
+    assert config.PIP_INSTALL_URL.endswith(f"@{config.RELEASE}")
+    assert "@main" not in config.PIP_INSTALL_URL
