@@ -122,7 +122,7 @@ def cmd_compare(args) -> None:
         run = load_run(name)
         result = evaluate(run.translator, pairs, beam_width=args.beam)
         results[str(name)] = (run, result)
-    (run_a, a), (run_b, b) = results.values()
+    (_, a), (_, b) = results.values()
     if list(a.table["source"]) != list(b.table["source"]):
         raise CliError("the two runs normalise the sources differently; compare runs of one course version")
     paired = paired_bootstrap(list(a.table["hypothesis"]), list(b.table["hypothesis"]),

@@ -321,14 +321,10 @@ def replace_unknown_words(translation: Translation, source_words: list[str]) -> 
     source_words are the normalised source tokens *before* vocabulary lookup, so an
     unknown English name comes back as itself, not as ``[UNK]``.
     """
-    words = []
-    for position, token in enumerate(translation.tokens):
-        if token == END:
-            continue
-        if token == UNK and translation.weights is not None:
-            aligned = int(np.argmax(translation.weights[position]))   # most-attended source j
-            token = source_words[aligned]
-            translation.replacements[position] = token
-        words.append(token)
-    translation.text = detokenize(words)
+    if translation.weights is not None:
+        for position, token in enumerate(translation.tokens):
+            if token == UNK:
+                aligned = int(np.argmax(translation.weights[position]))  # most-attended source j
+                translation.replacements[position] = source_words[aligned]
+    translation.text = detokenize(translation.hypothesis.split())  # hypothesis applies them
     return translation

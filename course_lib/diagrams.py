@@ -48,9 +48,6 @@ class Node(NamedTuple):
     y: float
     patch: FancyBboxPatch
 
-    def __getitem__(self, index):  # node[0], node[1]: the centre, like a point
-        return (self.x, self.y, self.patch)[index]
-
 
 def _box(ax, x: float, y: float, text: str, role: str, width: float = 0.9,
          height: float = 0.5, size: float = 9) -> Node:
@@ -63,14 +60,11 @@ def _box(ax, x: float, y: float, text: str, role: str, width: float = 0.9,
     return Node(x, y, patch)
 
 
-def _arrow(ax, start, end, colour: str = "#555555", style: str = "-|>", dashed: bool = False,
-           shrink: float = 2, rad: float = 0.0):
-    """An arrow between two boxes (from edge to edge) or points."""
-    def point_and_patch(item):
-        return ((item.x, item.y), item.patch) if isinstance(item, Node) else (tuple(item), None)
-
-    (a, patch_a), (b, patch_b) = point_and_patch(start), point_and_patch(end)
-    ax.add_patch(FancyArrowPatch(a, b, patchA=patch_a, patchB=patch_b, arrowstyle=style,
+def _arrow(ax, start: Node, end: Node, colour: str = "#555555", style: str = "-|>",
+           dashed: bool = False, shrink: float = 2, rad: float = 0.0):
+    """An arrow from one box's edge to another's."""
+    ax.add_patch(FancyArrowPatch((start.x, start.y), (end.x, end.y), patchA=start.patch,
+                                 patchB=end.patch, arrowstyle=style,
                                  mutation_scale=10, color=colour, linewidth=1, shrinkA=shrink,
                                  shrinkB=shrink, linestyle="--" if dashed else "-",
                                  connectionstyle=f"arc3,rad={rad}"))
@@ -92,7 +86,7 @@ def encoder_decoder(path: str | Path | None = None) -> Figure:
     source = ["tom", "is", "tired", "."]
     encoder = [_box(ax, 0.8 + 1.1 * j, 2.2, f"h$_{j + 1}$", "encoder") for j in range(4)]
     for j, (word, h) in enumerate(zip(source, encoder)):
-        _arrow(ax, _box(ax, h[0], 0.7, word, "word"), h)
+        _arrow(ax, _box(ax, h.x, 0.7, word, "word"), h)
         if j:
             _arrow(ax, encoder[j - 1], h, style="<|-|>")       # bidirectional GRU
     c = _box(ax, 5.4, 2.2, "c", "context", width=0.7)
@@ -154,7 +148,7 @@ def bahdanau_step(path: str | Path | None = None) -> Figure:
     """One decoder step of Bahdanau et al. (2014): attention *before* the GRU."""
     fig, ax = _canvas(10, 5.2, "One step of Bahdanau attention (chapter 5)")
     keys = [_box(ax, 0.9 + 1.2 * j, 0.6, f"h$_{j + 1}$", "encoder") for j in range(4)]
-    scores = [_box(ax, k[0], 1.9, f"e$_{{i{j + 1}}}$", "attention", width=0.8)
+    scores = [_box(ax, k.x, 1.9, f"e$_{{i{j + 1}}}$", "attention", width=0.8)
               for j, k in enumerate(keys)]
     s_prev = _box(ax, 6.4, 1.9, "s$_{i-1}$", "decoder")
     for k, e in zip(keys, scores):

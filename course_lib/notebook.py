@@ -195,10 +195,12 @@ def keep_on_google_drive(mount_point: str = DRIVE_MOUNT, home: str = DRIVE_HOME)
 
 
 def _profile_line() -> str:
-    chosen = os.environ.get(config.PROFILE_ENV) or (config.QUICK_ENV if config._quick_env()
-                                                    else "")
-    how = f"set by {chosen if chosen == config.QUICK_ENV else config.PROFILE_ENV}" if chosen \
-        else "picked from the hardware"
+    if os.environ.get(config.PROFILE_ENV, "").strip():
+        how = f"set by {config.PROFILE_ENV}"
+    elif config._quick_env():
+        how = f"set by {config.QUICK_ENV}"
+    else:
+        how = "picked from the hardware"
     return (f"{config.profile()} ({how}; {config.PROFILE_ENV}=quick|cpu|gpu changes it, "
             "see the README's profile table)")
 
