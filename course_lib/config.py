@@ -45,7 +45,7 @@ HOME_ENV = "COURSE_HOME"
 SEED = 1234
 
 #: The model kinds a learner trains (``course_lib.models.MODEL_KINDS`` has teaching variants too).
-MAIN_KINDS = ("baseline", "attention", "luong")
+MAIN_KINDS = ("baseline", "attention", "luong", "transformer")
 
 #: The training profiles, from smallest to largest (see :class:`TrainConfig`).
 PROFILES = ("quick", "cpu", "gpu")
@@ -150,6 +150,22 @@ class ModelConfig:
 
 
 @dataclass(frozen=True)
+class TransformerConfig:
+    """The sizes the Transformer (chapter 7) adds to :class:`ModelConfig`.
+
+    Its width d is ``ModelConfig.units``; the feed-forward layers are
+    ``ffn_multiplier`` times wider, as in Vaswani et al. (2017). Decoding keeps the
+    keys and values of at most ``max_target_length`` German tokens.
+    """
+
+    heads: int = 4
+    layers: int = 2
+    ffn_multiplier: int = 4
+    dropout: float = 0.1
+    max_target_length: int = 64
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     """How to train. ``for_profile()`` picks the settings of a profile.
 
@@ -188,6 +204,6 @@ def seed_everything(seed: int = SEED) -> None:
 
 __all__ = [
     "REPO_SLUG", "REPO_URL", "RELEASE", "PIP_INSTALL_URL", "SEED", "MAIN_KINDS", "PROFILES", "DataConfig",
-    "ModelConfig", "TrainConfig", "quick_mode", "profile", "gpu_name", "course_home",
+    "ModelConfig", "TransformerConfig", "TrainConfig", "quick_mode", "profile", "gpu_name", "course_home",
     "cache_dir", "models_dir", "seed_everything",
 ]

@@ -43,10 +43,21 @@ def greedy_decode(model, source_ids, start_id: int, end_id: int, max_length: int
     source_ids (batch, S). A sentence stops at its first ``[end]`` (included in its
     length); afterwards it emits padding while the others finish.
     """
+    _check_output_length(model, max_length)
     compiled = _compiled_greedy(model, start_id, end_id, max_length)
     ids, lengths, weights = compiled(tf.cast(source_ids, tf.int32))
     return Decoded(ids.numpy(), lengths.numpy(),
                    weights.numpy() if model.has_attention else None)
+
+
+def _check_output_length(model, max_length: int) -> None:
+    """A Transformer keeps a fixed number of past positions; refuse to decode beyond it."""
+    limit = getattr(model, "max_target_length", None)
+    if limit is not None and max_length > limit:
+        raise ValueError(
+            f"this {model.kind} model caches at most {limit} output tokens, but max_length is "
+            f"{max_length}; decode with max_length <= {limit}, or build the model with a larger "
+            f"max_target_length")
 
 
 #: model → {(start_id, end_id, max_length): compiled greedy loop}. The functions hold
@@ -110,6 +121,7 @@ def beam_search(model, source_ids, start_id: int, end_id: int, max_length: int,
     stops once no live hypothesis can still beat the best finished one (or at ``max_length``).
     ``beam_width=1`` gives exactly the greedy result.
     """
+    _check_output_length(model, max_length)
     results = [_beam_one(model, np.asarray(row)[None], start_id, end_id, max_length,
                          beam_width, length_penalty) for row in np.asarray(source_ids)]
     longest = max(len(ids) for ids, _ in results)

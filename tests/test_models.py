@@ -90,13 +90,13 @@ def test_attention_forward_returns_weights_per_output_step(models, batch):
 
 def test_build_model_kinds_and_unknown_kind(vec):
     assert set(MODEL_KINDS) == {"baseline", "attention", "luong", "attention_naive",
-                                "attention_fixed_query", "own_prediction_sampling"}
+                                "attention_fixed_query", "own_prediction_sampling", "transformer"}
     assert all(MODEL_KINDS[kind].kind == kind for kind in MODEL_KINDS)
     assert MODEL_KINDS["baseline"] is BaselineSeq2Seq
     assert MODEL_KINDS["attention"] is AttentionSeq2Seq
     assert MODEL_KINDS["luong"] is LuongStyleSeq2Seq
     with pytest.raises(ValueError, match="unknown model kind"):
-        build_model("transformer", 10, 10)
+        build_model("lstm", 10, 10)
 
 
 # --------------------------------------------------------------------------- masking
@@ -274,8 +274,13 @@ def test_get_config_round_trip(models, batch, kind):
 
 
 def test_every_model_declares_the_decoding_interface():
-    """encode/decode_step live on TranslationModel; no model kind re-implements them."""
+    """encode/decode_step live on TranslationModel; no RNN kind re-implements them.
+
+    The Transformer has no recurrent state and brings its own (tests/test_transformer.py)."""
     for model_class in MODEL_KINDS.values():
+        if model_class.kind == "transformer":
+            assert callable(model_class.encode) and callable(model_class.decode_step)
+            continue
         assert issubclass(model_class, TranslationModel)
         assert model_class.encode is TranslationModel.encode
         assert model_class.decode_step is TranslationModel.decode_step

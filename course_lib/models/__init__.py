@@ -23,10 +23,19 @@ from .attention import (
 )
 from .base import DecoderLayer, Encoder, Readout, TranslationModel
 from .baseline import BaselineDecoder, BaselineSeq2Seq, OwnPredictionSamplingSeq2Seq
+from .transformer import (
+    CachedAttention,
+    PositionalEmbedding,
+    TransformerDecoderLayer,
+    TransformerEncoderLayer,
+    TransformerSeq2Seq,
+    causal_mask,
+    positional_encoding,
+)
 
 MODEL_KINDS = {model.kind: model for model in (
     BaselineSeq2Seq, AttentionSeq2Seq, LuongStyleSeq2Seq, NaiveAttentionSeq2Seq,
-    FixedQueryAttentionSeq2Seq, OwnPredictionSamplingSeq2Seq)}
+    FixedQueryAttentionSeq2Seq, OwnPredictionSamplingSeq2Seq, TransformerSeq2Seq)}
 
 #: The kinds a learner trains from the command line; the others are teaching variants.
 MAIN_KINDS = config.MAIN_KINDS
@@ -34,7 +43,7 @@ MAIN_KINDS = config.MAIN_KINDS
 
 def build_model(kind: str, source_vocab_size: int, target_vocab_size: int,
                 embedding_dim: int | None = None, units: int | None = None,
-                **kwargs) -> TranslationModel:
+                **kwargs) -> TranslationModel | TransformerSeq2Seq:
     """Create (and build) a model of the given kind (see ``MODEL_KINDS``)."""
     if kind not in MODEL_KINDS:
         raise ValueError(f"unknown model kind {kind!r}; choose one of {sorted(MODEL_KINDS)}")
@@ -47,7 +56,8 @@ def build_model(kind: str, source_vocab_size: int, target_vocab_size: int,
 
 
 __all__ = ["AttentionSeq2Seq", "BahdanauAttention", "BahdanauDecoder", "BaselineDecoder",
-           "BaselineSeq2Seq", "DecoderLayer", "Encoder", "FixedQueryAttentionSeq2Seq",
+           "BaselineSeq2Seq", "CachedAttention", "PositionalEmbedding", "TransformerDecoderLayer",
+           "TransformerEncoderLayer", "TransformerSeq2Seq", "causal_mask", "positional_encoding", "DecoderLayer", "Encoder", "FixedQueryAttentionSeq2Seq",
            "FixedQueryBahdanauDecoder", "LuongStyleDecoder", "LuongStyleSeq2Seq", "MAIN_KINDS",
            "MODEL_KINDS", "NaiveAttentionSeq2Seq", "NaiveBahdanauDecoder",
            "OwnPredictionSamplingSeq2Seq", "Readout", "TranslationModel", "build_model",
