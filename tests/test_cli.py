@@ -23,9 +23,9 @@ def run_cli(capsys, *argv):
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, tiny_corpus):
-    """Train a tiny baseline and a tiny attention model once for the whole module."""
+    """Train a tiny model of each main kind once for the whole module."""
     folders = {}
-    for kind in ("baseline", "attention"):
+    for kind in ("baseline", "attention", "transformer"):
         folder = tmp_path_factory.mktemp("runs") / kind
         assert main(["train", "--model", kind, "--out", str(folder), "--source",
                      str(tiny_corpus), *TINY]) == 0
@@ -76,6 +76,16 @@ def test_evaluate_prints_scores_and_writes_translations(capsys, trained, tiny_co
     lines = out_tsv.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "source\thypothesis\treferences"
     assert len(lines) == scores["sentences"] + 1
+
+
+def test_transformer_run_evaluates_and_translates(capsys, trained, tiny_corpus):
+    code, out, _ = run_cli(capsys, "evaluate", trained["transformer"], "--pairs", tiny_corpus)
+    assert code == 0 and 0.0 <= json.loads(out)["bleu"] <= 100.0
+    code, out, _ = run_cli(capsys, "translate", trained["transformer"], "The door is open.",
+                           "--beam", "3")
+    assert code == 0 and out.strip()
+    meta = json.loads((trained["transformer"] / "run.json").read_text())
+    assert meta["kind"] == "transformer" and meta["parameters"] > 0
 
 
 def test_compare_two_runs_with_a_paired_bootstrap(capsys, trained, tiny_corpus):

@@ -9,7 +9,7 @@ import pytest
 from keras import ops
 
 from course_lib import alignment, checks, data, metrics, training
-from course_lib.models import masked_softmax
+from course_lib.models import causal_mask, masked_softmax, positional_encoding
 
 
 def verdict(capsys, check, fn) -> str:
@@ -120,6 +120,18 @@ def _summary_log2(weights):
     return result
 
 
+def _scaled_attention(q, k, v, mask, scale=True):
+    scores = np.einsum("btd,bsd->bts", q, k) / (np.sqrt(q.shape[-1]) if scale else 1.0)
+    weights = np.asarray(masked_softmax(scores, mask))
+    return np.einsum("bts,bsd->btd", weights, v), weights
+
+
+def _sines_only(positions, depth):
+    angles = np.asarray(positions, "float32")[..., None] / 10000 ** (
+        2 * np.arange(depth // 2) / depth)
+    return np.concatenate([np.sin(angles), np.sin(angles)], axis=-1)
+
+
 CASES = [
     (checks.check_normalize, data.normalize, lambda t: t.lower()),
     (checks.check_types_for_coverage, data.types_for_coverage, lambda texts, f: 1),
@@ -145,6 +157,12 @@ CASES = [
     (checks.check_fixed_step, _fixed_step, _buggy_step),
     (checks.check_attention_summary, _summary, _summary_log2),
     (checks.check_replace_unknown, _replace_unknown, _replace_unknown_with_last_word),
+    (checks.check_scaled_dot_product_attention, _scaled_attention,
+     lambda q, k, v, m: _scaled_attention(q, k, v, m, scale=False)),
+    (checks.check_causal_mask, lambda n: np.asarray(causal_mask(n)),
+     lambda n: np.triu(np.ones((n, n), bool))),
+    (checks.check_positional_encoding, lambda p, d: np.asarray(positional_encoding(p, d)),
+     _sines_only),
 ]
 
 

@@ -2,7 +2,7 @@
 
 * :mod:`.framework` runs a learner's function on several :class:`Case` objects and
   prints what is right or wrong (without the answer). Read it to write new checks.
-* :mod:`.chapter1` … :mod:`.chapter6` hold each chapter's cases.
+* :mod:`.chapter1` … :mod:`.chapter7` hold each chapter's cases.
 
 Everything is re-exported here, so a notebook needs only ``from course_lib import checks``.
 """
@@ -19,7 +19,10 @@ from .chapter5 import *  # noqa: F403
 from .chapter5 import __all__ as _chapter5
 from .chapter6 import *  # noqa: F403
 from .chapter6 import __all__ as _chapter6
+from .chapter7 import *  # noqa: F403
+from .chapter7 import __all__ as _chapter7
 from .framework import *  # noqa: F403
 from .framework import __all__ as _framework
 
-__all__ = [*_framework, *_chapter1, *_chapter2, *_chapter3, *_chapter4, *_chapter5, *_chapter6]
+__all__ = [*_framework, *_chapter1, *_chapter2, *_chapter3, *_chapter4, *_chapter5, *_chapter6,
+           *_chapter7]
