@@ -327,6 +327,21 @@ class Translator:
         return [t.text for t in self.translate(sentences, **kwargs)]
 
 
+def teacher_forced_inputs(vectorizers: Vectorizers, translation: Translation):
+    """The model inputs that replay a finished translation in one teacher-forced pass.
+
+    Returns ``source_ids`` (1, S) and ``decoder_input`` (1, T) = ``[start]`` followed by
+    every generated token but the last, so that output step i sees the same history it
+    saw while translating. Useful to inspect a whole translation at once, e.g. the
+    Transformer's attention per head (``model.attention_heads``).
+    """
+    source = vectorizers.source_ids([" ".join(translation.source_tokens)], segmented=True)
+    index = {token: i for i, token in enumerate(vectorizers.target_vocab)}
+    previous = [vectorizers.start_id] + [index[t] for t in translation.tokens[:-1]]
+    return (tf.cast(source.to_tensor(), tf.int32),
+            tf.constant([previous], tf.int32))
+
+
 def replace_unknown_words(translation: Translation, source_words: list[str]) -> Translation:
     """Replace each generated ``[UNK]`` with the most-attended source word (in place).
 

@@ -10,7 +10,7 @@ import pytest
 from helpers import UNITS, overfit, padded_arrays, tiny_model, tiny_pairs, tiny_vectorizers
 
 from course_lib import config
-from course_lib.decoding import Translator, beam_search, greedy_decode
+from course_lib.decoding import Translator, beam_search, greedy_decode, teacher_forced_inputs
 from course_lib.models import MODEL_KINDS, TransformerSeq2Seq, causal_mask, positional_encoding
 
 ATOL = 1e-5
@@ -223,3 +223,8 @@ def test_trained_transformer_translates_its_training_sentences(vec):
     result = translator.translate("The door is open.", beam_width=3)[0]
     assert result.tokens == ["die", "tür", "ist", "offen", ".", "[end]"]
     assert result.weights.shape == (6, 5)
+    # Replaying the translation teacher-forced gives the weights seen while decoding.
+    greedy = translator.translate("The door is open.")[0]
+    heads = np.asarray(model.attention_heads(teacher_forced_inputs(vec, greedy)))[0]
+    assert heads.shape == (model.heads, 6, 5)
+    np.testing.assert_allclose(heads.mean(axis=0), greedy.weights, atol=1e-5)

@@ -86,7 +86,7 @@ _VOLATILE_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled")
 _VOLATILE_NB_METADATA = ("widgets", "varInspector", "toc")
 
 #: Chapters that train or load models: Colab opens them on a GPU runtime.
-GPU_CHAPTERS = ("03_training", "04_bleu", "05_attention", "06_heatmaps")
+GPU_CHAPTERS = ("03_training", "04_bleu", "05_attention", "06_heatmaps", "07_transformer")
 
 #: The notebook metadata Colab reads to pick a GPU runtime when it opens a file.
 COLAB_GPU_METADATA = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
