@@ -32,7 +32,7 @@ def check_scaled_dot_product_attention(fn) -> None:
     wide_k = rng.normal(size=(1, 4, 64)).astype("float32") * 3
     wide_v = rng.normal(size=(1, 4, 2)).astype("float32")
     all_real = np.ones((1, 2, 4), bool)
-    one_key = (q[:1, :1], k[:1, :1], v[:1, :1], np.ones((1, 1, 1), bool))
+    one_real_key = (q[:1, :1], k[:1, :2], v[:1, :2], np.array([[[True, False]]]))
     cases = [
         Case((q, k, v, padding), expected=_attention(q, k, v, padding), atol=1e-5,
              description="queries (2, 3, 4), keys (2, 5, 4), values (2, 5, 6), "
@@ -44,9 +44,9 @@ def check_scaled_dot_product_attention(fn) -> None:
              description="d_k = 64 and no padding",
              hint="divide the dot products by the square root of the key width before the "
                   "softmax; without it wide keys give almost one-hot weights"),
-        Case(one_key, expected=_attention(*one_key), atol=1e-5,
-             description="one query and a single key (S = 1)",
-             hint="with one key, all the weight goes to it and the output is its value"),
+        Case(one_real_key, expected=_attention(*one_real_key), atol=1e-5,
+             description="one query, two keys of which only the first is real",
+             hint="with one real key, all the weight goes to it and the output is its value"),
     ]
     check("scaled_dot_product_attention", fn, cases)
 
