@@ -136,7 +136,7 @@ def beam_search(model, source_ids, start_id: int, end_id: int, max_length: int,
     return Decoded(ids, lengths, weights if model.has_attention else None)
 
 
-def _beam_one(model, source_ids, start_id, end_id, max_length, width, alpha):
+def _beam_one(model, source_ids, start_id, end_id, max_length, width, alpha, keep_all=False):
     carry = model.encode(tf.cast(source_ids, tf.int32))
     beams = [([], 0.0, [])]  # (token ids, total log-prob, attention rows)
     finished = []
@@ -173,9 +173,28 @@ def _beam_one(model, source_ids, start_id, end_id, max_length, width, alpha):
             break
         beams = next_beams
         carries = tf.nest.map_structure(lambda t, p=parents: tf.gather(t, p), new_carry)
-    pool = finished or beams
-    ids, _, rows = max(pool, key=lambda h: h[1] / max(len(h[0]), 1) ** alpha)
-    return ids, (None if rows[0] is None else np.stack(rows))
+    ranked = _ranked(finished or beams, alpha)
+    return ranked if keep_all else ranked[0][:2]
+
+
+def _ranked(pool, alpha):
+    """Hypotheses as (ids, weights or None, normalised score), best first."""
+    scored = [(ids, None if rows[0] is None else np.stack(rows),
+               total / max(len(ids), 1) ** alpha) for ids, total, rows in pool]
+    return sorted(scored, key=lambda h: -h[2])
+
+
+def beam_alternatives(model, source_ids, start_id: int, end_id: int, max_length: int,
+                      beam_width: int = 4, length_penalty: float = 1.0) -> list[tuple]:
+    """Every hypothesis the beam search kept for one sentence, best first.
+
+    source_ids (1, S). Returns ``(ids, weights, score)`` tuples, ``score`` being the
+    length-normalised log-probability that ranks them (the first is what
+    :func:`beam_search` returns). Finished hypotheses come with their ``[end]``.
+    """
+    _check_output_length(model, max_length)
+    return _beam_one(model, np.asarray(source_ids)[:1], start_id, end_id, max_length,
+                     beam_width, length_penalty, keep_all=True)
 
 
 # --------------------------------------------------------------------------- translator
@@ -322,6 +341,25 @@ class Translator:
         source_tokens = self.vectorizers.source_tokens(source_row)  # unknown words → [UNK]
         return Translation(sentence, source_tokens, tokens, detokenize(words), weights,
                            unknown, truncated)
+
+    def alternatives(self, sentence: str, beam_width: int = 4) -> list[tuple[Translation, float]]:
+        """The hypotheses beam search kept for one sentence, best first, with their scores.
+
+        Each score is the length-normalised log-probability that beam search ranks by
+        (higher is better). Raises :class:`TranslationInputError` like :meth:`translate`.
+        """
+        rows, unknown, truncated = self._prepare([sentence])
+        source = self.vectorizers.source_ids([" ".join(rows[0])], segmented=True).to_tensor()
+        v = self.vectorizers
+        hypotheses = beam_alternatives(self.model, source, v.start_id, v.end_id,
+                                       self.max_output_tokens, max(beam_width, 1))
+        out = []
+        for ids, weights, score in hypotheses:
+            decoded = Decoded(np.asarray([ids]), np.asarray([len(ids)]),
+                              None if weights is None else weights[None])
+            out.append((self._translation(sentence, source[0], decoded, 0, unknown[0],
+                                          truncated[0], len(rows[0])), float(score)))
+        return out
 
     def __call__(self, sentences, **kwargs) -> list[str]:
         return [t.text for t in self.translate(sentences, **kwargs)]
