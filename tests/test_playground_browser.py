@@ -20,7 +20,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from helpers import REPO_ROOT, overfit, tiny_model, tiny_pairs, tiny_vectorizers
