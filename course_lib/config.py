@@ -32,8 +32,8 @@ REPO_URL = f"https://github.com/{REPO_SLUG}"
 #: The release of ``course_lib`` that the notebooks install on Colab: a git tag, so that a
 #: notebook saved by a learner keeps getting the library it was written for (``main`` moves).
 #: Bump it together with ``version`` in pyproject.toml, run ``tools/notebooks.py sync``, and
-#: tag the commit (``git tag v0.2.0 && git push --tags``); tests check the two agree.
-RELEASE = "v0.2.0"
+#: tag the commit (``git tag v0.3.0 && git push --tags``); tests check the two agree.
+RELEASE = "v0.3.0"
 PIP_INSTALL_URL = f"git+{REPO_URL}.git@{RELEASE}"
 
 QUICK_ENV = "COURSE_QUICK"

@@ -96,3 +96,10 @@ def test_colab_installs_the_release_named_in_config_not_main():
     assert config.RELEASE == f"v{version}", "bump config.RELEASE with pyproject's version"
     assert config.PIP_INSTALL_URL.endswith(f"@{config.RELEASE}")
     assert "@main" not in config.PIP_INSTALL_URL
+
+
+def test_changelog_and_citation_name_the_release():
+    version = _pyproject()["project"]["version"]
+    root = Path(__file__).resolve().parents[1]
+    assert f"## v{version}" in (root / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"version: {version}" in (root / "CITATION.cff").read_text(encoding="utf-8")
