@@ -1,17 +1,18 @@
-"""How much does attention cost? Train-step and decoding speed of the four decoders.
+"""How much does attention cost? Train-step and decoding speed of the five models.
 
 Measures, in one run and on the same synthetic batch:
 
 * ``baseline``        encoder–decoder without attention (chapter 2);
 * ``bahdanau``        our Bahdanau decoder: keys ``W·h_j`` projected once per batch;
 * ``bahdanau_naive``  the same model recomputing the keys at every decoder step;
+* ``transformer``     chapter 7's Transformer (width = units), decoding with its key/value cache;
 * ``luong``           attention after the GRU (the GRU runs fused over all steps).
 
 Prints one JSON line (``--table`` adds a readable table on stderr-free stdout):
 
     {"config": {...}, "baseline": {"train_step_ms": ..., "tokens_per_s": ...,
      "decode_sentences_per_s": ...}, "bahdanau": {...}, "bahdanau_naive": {...},
-     "luong": {...}, "ratios": {...}}
+     "luong": {...}, "transformer": {...}, "ratios": {...}}
 
 Usage::
 

@@ -24,6 +24,7 @@ VARIANTS = {  # name → model kind
     "bahdanau": "attention",
     "bahdanau_naive": "attention_naive",
     "luong": "luong",
+    "transformer": "transformer",   # chapter 7: same width (units), 4 heads, 2 + 2 layers
 }
 
 
@@ -132,7 +133,9 @@ def measure(settings: SpeedSettings | None = None) -> dict:
                                                                 "bahdanau_naive"))
     result["ratios"] = {"bahdanau_over_baseline": round(ours / base, 3),
                         "naive_over_bahdanau": round(naive / ours, 3),
-                        "luong_over_baseline": round(result["luong"]["train_step_ms"] / base, 3)}
+                        "luong_over_baseline": round(result["luong"]["train_step_ms"] / base, 3),
+                        "transformer_over_bahdanau": round(
+                            result["transformer"]["train_step_ms"] / ours, 3)}
     if settings.xla:
         result["ratios"]["xla_over_plain"] = {
             name: round(result[name]["xla"]["train_step_ms"] / result[name]["train_step_ms"], 3)

@@ -151,13 +151,15 @@ def test_speed_benchmark_reports_every_variant(capsys):
                                    steps=1, decode_batch=2, decode_length=2)
     result = speed.measure(settings)
     json.dumps(result)
-    for name in ("baseline", "bahdanau", "bahdanau_naive", "luong"):
+    for name in ("baseline", "bahdanau", "bahdanau_naive", "luong", "transformer"):
         assert set(result[name]) >= {"train_step_ms", "tokens_per_s", "decode_sentences_per_s"}
         assert result[name]["train_step_ms"] > 0
         assert set(result[name]["xla"]) == {"train_step_ms", "tokens_per_s"}
         assert result[name]["xla"]["train_step_ms"] > 0
     assert set(result["ratios"]) == {"bahdanau_over_baseline", "naive_over_bahdanau",
-                                     "luong_over_baseline", "xla_over_plain"}
+                                     "luong_over_baseline", "transformer_over_bahdanau",
+                                     "xla_over_plain"}
     assert set(result["ratios"]["xla_over_plain"]) == set(speed.VARIANTS)
     speed.print_table(result)
-    assert "bahdanau_naive" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "bahdanau_naive" in out and "transformer" in out
