@@ -90,7 +90,8 @@ def test_attention_forward_returns_weights_per_output_step(models, batch):
 
 def test_build_model_kinds_and_unknown_kind(vec):
     assert set(MODEL_KINDS) == {"baseline", "attention", "luong", "attention_naive",
-                                "attention_fixed_query", "own_prediction_sampling", "transformer"}
+                                "attention_fixed_query", "own_prediction_sampling", "transformer",
+                                "attention_dot"}
     assert all(MODEL_KINDS[kind].kind == kind for kind in MODEL_KINDS)
     assert MODEL_KINDS["baseline"] is BaselineSeq2Seq
     assert MODEL_KINDS["attention"] is AttentionSeq2Seq
@@ -337,3 +338,62 @@ def test_training_step_compiles_with_xla_and_matches_the_plain_step(kind):
         losses[xla] = [float(model.train_on_batch((source, decoder_input), labels)[0])
                        for _ in range(2)]
     assert np.allclose(losses[True], losses[False], rtol=1e-4), losses
+
+
+def test_attention_temperature_sharpens_or_flattens_the_weights(vec, batch):
+    """Chapter 6's experiment knob: scores / T before the softmax; T = 1 is the trained model."""
+    from course_lib.alignment import attention_entropy
+
+    source, decoder_input, _ = batch
+    reference = tiny_model("attention", vec, seed=4)
+    _, weights_1 = reference.forward_with_weights((source, decoder_input))
+    entropies = {}
+    for temperature in (0.25, 1.0, 4.0):
+        model = tiny_model("attention", vec, seed=4)
+        model.decoder.attention.temperature = temperature
+        _, weights = model.forward_with_weights((source, decoder_input))
+        weights = np.asarray(weights)
+        assert np.abs(weights[np.broadcast_to((source == 0)[:, None, :], weights.shape)]).max() == 0
+        entropies[temperature] = np.mean([attention_entropy(w).mean() for w in weights])
+        if temperature == 1.0:
+            np.testing.assert_allclose(weights, np.asarray(weights_1), atol=ATOL)
+    assert entropies[0.25] < entropies[1.0] < entropies[4.0]
+    assert "temperature" not in reference.decoder.attention.get_config()
+
+
+def test_dot_score_model_swaps_only_the_score(vec, batch):
+    """attention_dot: e_ij = sᵀ W_a h_j / √A, no v_a; otherwise the Bahdanau model."""
+    from course_lib.models import MultiplicativeAttention
+
+    source, decoder_input, _ = batch
+    dot = tiny_model("attention_dot", vec, seed=6)
+    additive = tiny_model("attention", vec, seed=6)
+    assert isinstance(dot.decoder.attention, MultiplicativeAttention)
+    names = {w.path.split("/")[-1] for w in dot.decoder.attention.weights}
+    assert names == {"W_a", "U_a"}
+    assert additive.count_params() - dot.count_params() == UNITS          # just v_a
+    teacher, weights = dot.forward_with_weights((source, decoder_input))
+    stepped, _ = _step_by_step(dot, source, decoder_input)
+    np.testing.assert_allclose(stepped, np.asarray(teacher), atol=ATOL)
+    weights = np.asarray(weights)
+    assert np.abs(weights[np.broadcast_to((source == 0)[:, None, :], weights.shape)]).max() == 0
+    np.testing.assert_allclose(weights.sum(-1), 1.0, atol=1e-5)
+    # the score by hand for the first step
+    carry = dot.encode(source)
+    attention = dot.decoder.attention
+    query = np.asarray(carry["state"]) @ np.asarray(attention.W_a)
+    scores = np.einsum("bsa,ba->bs", np.asarray(carry["keys"]), query) / np.sqrt(UNITS)
+    scores = np.where(source != 0, scores, -np.inf)
+    expected = np.exp(scores - scores.max(-1, keepdims=True))
+    expected /= expected.sum(-1, keepdims=True)
+    np.testing.assert_allclose(weights[:, 0], expected, atol=1e-5)
+
+
+def test_dot_score_model_round_trip(vec, batch, tmp_path):
+    source, decoder_input, _ = batch
+    model = tiny_model("attention_dot", vec, seed=6)
+    model.save(tmp_path / "dot.keras")
+    loaded = keras.models.load_model(tmp_path / "dot.keras")
+    assert loaded.kind == "attention_dot"
+    np.testing.assert_allclose(np.asarray(loaded((source, decoder_input))),
+                               np.asarray(model((source, decoder_input))), atol=ATOL)

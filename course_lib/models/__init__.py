@@ -13,10 +13,13 @@ from .attention import (
     AttentionSeq2Seq,
     BahdanauAttention,
     BahdanauDecoder,
+    DotScoreAttentionSeq2Seq,
     FixedQueryAttentionSeq2Seq,
     FixedQueryBahdanauDecoder,
     LuongStyleDecoder,
     LuongStyleSeq2Seq,
+    MultiplicativeAttention,
+    MultiplicativeBahdanauDecoder,
     NaiveAttentionSeq2Seq,
     NaiveBahdanauDecoder,
     masked_softmax,
@@ -35,7 +38,8 @@ from .transformer import (
 
 MODEL_KINDS = {model.kind: model for model in (
     BaselineSeq2Seq, AttentionSeq2Seq, LuongStyleSeq2Seq, NaiveAttentionSeq2Seq,
-    FixedQueryAttentionSeq2Seq, OwnPredictionSamplingSeq2Seq, TransformerSeq2Seq)}
+    FixedQueryAttentionSeq2Seq, OwnPredictionSamplingSeq2Seq, DotScoreAttentionSeq2Seq,
+    TransformerSeq2Seq)}
 
 #: The kinds a learner trains from the command line; the others are teaching variants.
 MAIN_KINDS = config.MAIN_KINDS
@@ -56,7 +60,8 @@ def build_model(kind: str, source_vocab_size: int, target_vocab_size: int,
 
 
 __all__ = ["AttentionSeq2Seq", "BahdanauAttention", "BahdanauDecoder", "BaselineDecoder",
-           "BaselineSeq2Seq", "CachedAttention", "PositionalEmbedding", "TransformerDecoderLayer",
+           "BaselineSeq2Seq", "CachedAttention", "DotScoreAttentionSeq2Seq",
+           "MultiplicativeAttention", "MultiplicativeBahdanauDecoder", "PositionalEmbedding", "TransformerDecoderLayer",
            "TransformerEncoderLayer", "TransformerSeq2Seq", "causal_mask", "positional_encoding", "DecoderLayer", "Encoder", "FixedQueryAttentionSeq2Seq",
            "FixedQueryBahdanauDecoder", "LuongStyleDecoder", "LuongStyleSeq2Seq", "MAIN_KINDS",
            "MODEL_KINDS", "NaiveAttentionSeq2Seq", "NaiveBahdanauDecoder",

@@ -61,11 +61,17 @@ class BahdanauAttention(layers.Layer):
     ``W_a`` (U, A) projects the query s, ``U_a`` (D, A) the encoder states h_j, and
     ``v_a`` (A,) turns each tanh vector into one score. Written with ``einsum`` so
     that each line shows which axes are summed over.
+
+    ``temperature`` divides the scores before the softmax: 1 is what the model was
+    trained with; below 1 sharpens the weights, above 1 flattens them. It is an
+    inference-time knob for chapter 6's experiment, set on a freshly built model
+    (a compiled decoding loop keeps the value it was traced with), and is not saved.
     """
 
     def __init__(self, units: int, **kwargs):
         super().__init__(**kwargs)
         self.units = units
+        self.temperature = 1.0
 
     def build(self, query_shape=None, keys_shape=None, values_shape=None, mask_shape=None):
         attention_dim = self.units
@@ -73,7 +79,11 @@ class BahdanauAttention(layers.Layer):
         value_dim = values_shape[-1] if values_shape is not None else 2 * query_dim
         self.W_a = self.add_weight(shape=(query_dim, attention_dim), name="W_a")
         self.U_a = self.add_weight(shape=(value_dim, attention_dim), name="U_a")
-        self.v_a = self.add_weight(shape=(attention_dim,), name="v_a")
+        self.build_score()
+
+    def build_score(self):
+        """The weights of the score itself: ``v_a`` (A,) for the additive score."""
+        self.v_a = self.add_weight(shape=(self.units,), name="v_a")
 
     def project_keys(self, values):
         """U_a h_j for all source positions: values (batch, S, D) → keys (batch, S, A)."""
@@ -90,7 +100,7 @@ class BahdanauAttention(layers.Layer):
         query = ops.matmul(query, self.W_a)                           # (batch, A)
         energy = ops.tanh(query[:, None, :] + keys)                   # (batch, S, A)
         scores = ops.einsum("bsa,a->bs", energy, self.v_a)            # (batch, S)
-        weights = masked_softmax(scores, mask)                        # (batch, S)
+        weights = masked_softmax(scores / self.temperature, mask)     # (batch, S)
         context = ops.einsum("bs,bsd->bd", weights, values)           # (batch, D)
         return context, weights
 
@@ -102,12 +112,38 @@ class BahdanauAttention(layers.Layer):
         queries = ops.einsum("btu,ua->bta", queries, self.W_a)       # (batch, T, A)
         energy = ops.tanh(queries[:, :, None, :] + keys[:, None])     # (batch, T, S, A)
         scores = ops.einsum("btsa,a->bts", energy, self.v_a)          # (batch, T, S)
-        weights = masked_softmax(scores, mask[:, None, :])            # (batch, T, S)
+        weights = masked_softmax(scores / self.temperature, mask[:, None, :])  # (batch, T, S)
         context = ops.einsum("bts,bsd->btd", weights, values)         # (batch, T, D)
         return context, weights
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class MultiplicativeAttention(BahdanauAttention):
+    """Luong et al.'s (2015) "general" score ``e_ij = sᵀ W_a h_j`` instead of the additive one.
+
+    The keys are ``U_a h_j`` as before (so they are still projected once per sentence);
+    the query is projected by ``W_a`` and the score is a dot product, with no tanh and
+    no ``v_a``. Scaled by 1/√A like the Transformer's scores (chapter 7). Used for
+    chapter 5's open experiment (model kind ``attention_dot``).
+    """
+
+    def build_score(self):
+        """A dot product needs no weights of its own (no ``v_a``)."""
+
+    def call(self, query, keys, values, mask):
+        query = ops.matmul(query, self.W_a)                                  # (batch, A)
+        scores = ops.einsum("bsa,ba->bs", keys, query) / self.units ** 0.5    # (batch, S)
+        weights = masked_softmax(scores / self.temperature, mask)            # (batch, S)
+        return ops.einsum("bs,bsd->bd", weights, values), weights            # (batch, D)
+
+    def attend_all(self, queries, keys, values, mask):
+        queries = ops.einsum("btu,ua->bta", queries, self.W_a)              # (batch, T, A)
+        scores = ops.einsum("bsa,bta->bts", keys, queries) / self.units ** 0.5  # (batch, T, S)
+        weights = masked_softmax(scores / self.temperature, mask[:, None, :])
+        return ops.einsum("bts,bsd->btd", weights, values), weights
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -118,9 +154,11 @@ class BahdanauDecoder(DecoderLayer):
     ``tf.scan`` (a compiled loop), inference calls it once per generated word.
     """
 
+    attention_class = BahdanauAttention   # the score; chapter 5's experiment swaps it
+
     def __init__(self, vocab_size: int, embedding_dim: int, units: int, **kwargs):
         super().__init__(vocab_size, embedding_dim, units, **kwargs)  # embedding, bridge
-        self.attention = BahdanauAttention(units, name="attention")
+        self.attention = self.attention_class(units, name="attention")
         self.cell = layers.GRUCell(units, name="gru_cell")
         self.readout = Readout(vocab_size, units, name="readout")
 
@@ -196,6 +234,13 @@ class FixedQueryBahdanauDecoder(BahdanauDecoder):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
+class MultiplicativeBahdanauDecoder(BahdanauDecoder):
+    """The Bahdanau decoder with Luong's multiplicative score (chapter 5's experiment)."""
+
+    attention_class = MultiplicativeAttention
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
 class LuongStyleDecoder(DecoderLayer):
     """Attention *after* the GRU: s_i = GRU(y_{i-1}, s_{i-1}), then c_i = attend(s_i, h).
 
@@ -250,6 +295,14 @@ class FixedQueryAttentionSeq2Seq(AttentionSeq2Seq):
 
     kind = "attention_fixed_query"
     decoder_class = FixedQueryBahdanauDecoder
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class DotScoreAttentionSeq2Seq(AttentionSeq2Seq):
+    """The attention model with a multiplicative score (chapter 5's open experiment)."""
+
+    kind = "attention_dot"
+    decoder_class = MultiplicativeBahdanauDecoder
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
