@@ -70,6 +70,29 @@ def padded_arrays(vectorizers: Vectorizers, pairs: list[tuple[str, str]]):
             target[:, 1:].astype(np.int32))
 
 
+def mixed_length_batch(vectorizers: Vectorizers):
+    """Five pairs of different lengths, padded: source (5, S), decoder input and labels (5, T)."""
+    pairs = [tiny_pairs()[i] for i in (0, 4, 7, 10, 12)]
+    source, decoder_input, labels = padded_arrays(vectorizers, pairs)
+    assert (source == 0).any() and (decoder_input == 0).any()  # real padding to test against
+    return source, decoder_input, labels
+
+
+def step_by_step(model, source, decoder_input):
+    """Feed the true previous tokens to ``decode_step`` one at a time (teacher forcing by hand).
+
+    Returns the logits (batch, T, V), the list of per-step weights (``None`` for a model
+    without attention) and the last carry.
+    """
+    carry = model.encode(source)
+    logits, weights = [], []
+    for t in range(decoder_input.shape[1]):
+        step_logits, carry, step_weights = model.decode_step(decoder_input[:, t], carry)
+        logits.append(np.asarray(step_logits))
+        weights.append(None if step_weights is None else np.asarray(step_weights))
+    return np.stack(logits, axis=1), weights, carry
+
+
 def corpus_snapshot() -> Path | None:
     """The real corpus (COURSE_DATA, else ../shared/data/deu-eng.zip), or None if absent."""
     candidates = []

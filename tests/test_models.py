@@ -7,7 +7,16 @@ these tests check structure and equivalences, not translation quality.
 import keras
 import numpy as np
 import pytest
-from helpers import EMBEDDING_DIM, UNITS, padded_arrays, tiny_model, tiny_pairs, tiny_vectorizers
+from helpers import (
+    EMBEDDING_DIM,
+    UNITS,
+    mixed_length_batch,
+    padded_arrays,
+    step_by_step,
+    tiny_model,
+    tiny_pairs,
+    tiny_vectorizers,
+)
 
 from course_lib.decoding import greedy_decode
 from course_lib.models import (
@@ -34,27 +43,12 @@ def vec():
 
 @pytest.fixture(scope="module")
 def batch(vec):
-    """Five pairs of different lengths: source (5, S), decoder input and labels (5, T)."""
-    pairs = [tiny_pairs()[i] for i in (0, 4, 7, 10, 12)]
-    source, decoder_input, labels = padded_arrays(vec, pairs)
-    assert (source == 0).any() and (decoder_input == 0).any()  # real padding to test against
-    return source, decoder_input, labels
+    return mixed_length_batch(vec)
 
 
 @pytest.fixture(scope="module")
 def models(vec):
     return {kind: tiny_model(kind, vec, seed=1) for kind in KINDS}
-
-
-def _step_by_step(model, source, decoder_input):
-    """Feed the true previous tokens to decode_step one at a time (teacher forcing by hand)."""
-    carry = model.encode(source)
-    logits, weights = [], []
-    for t in range(decoder_input.shape[1]):
-        step_logits, carry, step_weights = model.decode_step(decoder_input[:, t], carry)
-        logits.append(np.asarray(step_logits))
-        weights.append(None if step_weights is None else np.asarray(step_weights))
-    return np.stack(logits, axis=1), weights
 
 
 # --------------------------------------------------------------------------- shapes
@@ -139,7 +133,7 @@ def test_attention_weights_zero_on_padding_and_rows_sum_to_one(models, batch):
 @pytest.mark.parametrize("kind", ATTENTION_KINDS)
 def test_step_weights_zero_on_padding_and_rows_sum_to_one(models, batch, kind):
     source, decoder_input, _ = batch
-    _, weights = _step_by_step(models[kind], source, decoder_input)
+    _, weights, _ = step_by_step(models[kind], source, decoder_input)
     _check_weights(np.stack(weights, axis=1), source)
 
 
@@ -160,7 +154,7 @@ def test_step_by_step_equals_teacher_forcing_over_all_steps(models, batch, kind)
     model = models[kind]
     source, decoder_input, _ = batch
     teacher = np.asarray(model((source, decoder_input)))
-    stepped, weights = _step_by_step(model, source, decoder_input)
+    stepped, weights, _ = step_by_step(model, source, decoder_input)
     assert stepped.shape == teacher.shape
     np.testing.assert_allclose(stepped, teacher, atol=ATOL)
     if kind == "attention":
@@ -200,7 +194,7 @@ def test_efficient_model_projects_keys_once_per_batch(monkeypatch, naive_and_eff
     model((source, decoder_input))  # eager teacher-forced pass over T steps
     assert len(calls) == 1
     calls.clear()
-    _step_by_step(model, source, decoder_input)  # inference: encode once, then T steps
+    step_by_step(model, source, decoder_input)  # inference: encode once, then T steps
     assert len(calls) == 1
 
 
@@ -213,7 +207,7 @@ def test_naive_model_projects_keys_at_every_step(monkeypatch, naive_and_efficien
     model((source, decoder_input))
     assert len(calls) >= steps
     calls.clear()
-    _step_by_step(model, source, decoder_input)
+    step_by_step(model, source, decoder_input)
     assert len(calls) >= steps
 
 
@@ -227,7 +221,7 @@ def test_naive_and_efficient_agree_when_sharing_weights(naive_and_efficient, bat
     logits, weights = efficient.forward_with_weights((source, decoder_input))
     np.testing.assert_allclose(np.asarray(naive_logits), np.asarray(logits), atol=ATOL)
     np.testing.assert_allclose(np.asarray(naive_weights), np.asarray(weights), atol=ATOL)
-    stepped_naive, _ = _step_by_step(naive, source, decoder_input)
+    stepped_naive, _, _ = step_by_step(naive, source, decoder_input)
     np.testing.assert_allclose(stepped_naive, np.asarray(logits), atol=ATOL)
 
 
@@ -373,7 +367,7 @@ def test_dot_score_model_swaps_only_the_score(vec, batch):
     assert names == {"W_a", "U_a"}
     assert additive.count_params() - dot.count_params() == UNITS          # just v_a
     teacher, weights = dot.forward_with_weights((source, decoder_input))
-    stepped, _ = _step_by_step(dot, source, decoder_input)
+    stepped, _, _ = step_by_step(dot, source, decoder_input)
     np.testing.assert_allclose(stepped, np.asarray(teacher), atol=ATOL)
     weights = np.asarray(weights)
     assert np.abs(weights[np.broadcast_to((source == 0)[:, None, :], weights.shape)]).max() == 0

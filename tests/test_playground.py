@@ -3,7 +3,6 @@
 The browser test (tests/test_playground_browser.py) opens the same widget in JupyterLab.
 """
 
-import numpy as np
 import pytest
 from helpers import overfit, tiny_model, tiny_pairs, tiny_vectorizers
 
@@ -104,4 +103,4 @@ def test_widget_updates_on_submit_and_on_click(playground):
     by_class[CSS["input"]].value = "The door is open."
     by_class[CSS["translate"]].click()                     # the button does the same
     assert "die tür ist offen." in output.value
-    assert np.frombuffer(bytes(heatmap.value)[:8], np.uint8).tobytes() == PNG_MAGIC
+    assert bytes(heatmap.value).startswith(PNG_MAGIC)

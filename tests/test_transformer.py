@@ -7,7 +7,15 @@ Tiny models (width 16, 4 heads, 2 layers), untrained unless a test trains them.
 import keras
 import numpy as np
 import pytest
-from helpers import UNITS, overfit, padded_arrays, tiny_model, tiny_pairs, tiny_vectorizers
+from helpers import (
+    UNITS,
+    mixed_length_batch,
+    overfit,
+    step_by_step,
+    tiny_model,
+    tiny_pairs,
+    tiny_vectorizers,
+)
 
 from course_lib import config
 from course_lib.decoding import Translator, beam_search, greedy_decode, teacher_forced_inputs
@@ -23,25 +31,12 @@ def vec():
 
 @pytest.fixture(scope="module")
 def batch(vec):
-    pairs = [tiny_pairs()[i] for i in (0, 4, 7, 10, 12)]
-    source, decoder_input, labels = padded_arrays(vec, pairs)
-    assert (source == 0).any() and (decoder_input == 0).any()
-    return source, decoder_input, labels
+    return mixed_length_batch(vec)
 
 
 @pytest.fixture(scope="module")
 def model(vec):
     return tiny_model("transformer", vec, seed=1)
-
-
-def _step_by_step(model, source, decoder_input):
-    carry = model.encode(source)
-    logits, weights = [], []
-    for t in range(decoder_input.shape[1]):
-        step_logits, carry, step_weights = model.decode_step(decoder_input[:, t], carry)
-        logits.append(np.asarray(step_logits))
-        weights.append(np.asarray(step_weights))
-    return np.stack(logits, axis=1), np.stack(weights, axis=1), carry
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -146,15 +141,15 @@ def test_dropout_acts_only_in_training(model, batch):
 def test_cached_steps_equal_the_teacher_forced_pass(model, batch):
     source, decoder_input, _ = batch
     teacher_logits, teacher_weights = model.forward_with_weights((source, decoder_input))
-    logits, weights, _ = _step_by_step(model, source, decoder_input)
+    logits, weights, _ = step_by_step(model, source, decoder_input)
     np.testing.assert_allclose(logits, np.asarray(teacher_logits), atol=ATOL)
-    np.testing.assert_allclose(weights, np.asarray(teacher_weights), atol=ATOL)
+    np.testing.assert_allclose(np.stack(weights, axis=1), np.asarray(teacher_weights), atol=ATOL)
 
 
 def test_cache_holds_one_slot_per_step_written_so_far(model, batch):
     source, decoder_input, _ = batch
     steps = 3
-    _, _, carry = _step_by_step(model, source, decoder_input[:, :steps])
+    _, _, carry = step_by_step(model, source, decoder_input[:, :steps])
     np.testing.assert_array_equal(np.asarray(carry["position"]), steps)
     for layer_cache in carry["layers"]:
         keys = np.asarray(layer_cache["self_keys"])            # (batch, L, heads, d_k)
@@ -168,7 +163,7 @@ def test_cache_holds_one_slot_per_step_written_so_far(model, batch):
 def test_decode_step_reads_the_past_from_the_cache(model, batch):
     """A step attends to the cached keys/values; it does not recompute the prefix."""
     source, decoder_input, _ = batch
-    _, _, carry = _step_by_step(model, source, decoder_input[:, :3])
+    _, _, carry = step_by_step(model, source, decoder_input[:, :3])
     token = decoder_input[:, 3]
     logits, _, _ = model.decode_step(token, carry)
     layers = [{**cache, "self_values": cache["self_values"] * 0.0} for cache in carry["layers"]]
