@@ -19,6 +19,10 @@ colab_constraints = importlib.util.module_from_spec(_spec)
 sys.modules["colab_constraints"] = colab_constraints
 _spec.loader.exec_module(colab_constraints)
 
+_lock_spec = importlib.util.spec_from_file_location("binder_lock", ROOT / "tools" / "binder_lock.py")
+binder_lock = importlib.util.module_from_spec(_lock_spec)
+_lock_spec.loader.exec_module(binder_lock)
+
 
 def _pyproject() -> dict:
     return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
@@ -40,6 +44,32 @@ def test_colab_constraints_pin_every_package_the_course_tests_with():
     assert all(p.count("==") == 1 and p.split("==")[1] for p in pins)
 
 
+def test_installing_the_course_on_colab_replaces_none_of_colabs_packages():
+    """The set-up cell installs course_lib into Colab's runtime: every dependency Colab already
+    has must satisfy our bounds, or pip would up- or downgrade Colab's own TensorFlow, numpy..."""
+    if not COLAB_FREEZE.exists():
+        pytest.skip(f"Colab's package list is not beside the project ({COLAB_FREEZE})")
+    from packaging.requirements import Requirement
+
+    colab = {}
+    for line in COLAB_FREEZE.read_text(encoding="utf-8").splitlines():
+        name, _, version = line.strip().partition("==")
+        if version:
+            colab[binder_lock.canonical(name)] = version.split(";")[0].strip()
+    project = _pyproject()["project"]
+    needed = project["dependencies"] + ["ipywidgets>=7.7"]   # the playground's widgets
+    assert "ipywidgets>=7.7" in project["optional-dependencies"]["notebooks"]
+    checked = 0
+    for text in needed:
+        requirement = Requirement(text)
+        name = binder_lock.canonical(requirement.name)
+        if name in colab:
+            checked += 1
+            assert requirement.specifier.contains(colab[name], prereleases=True), (
+                f"Colab has {name}=={colab[name]}, outside our {requirement.specifier}")
+    assert checked >= 7, "Colab's list should hold tensorflow, keras, numpy, pandas, ..."
+
+
 def test_constraints_reader_refuses_a_listing_without_a_pinned_package():
     with pytest.raises(ValueError, match="tensorflow"):
         colab_constraints.colab_versions("keras==3.13.2\nnumpy==2.1.3\n")
@@ -56,11 +86,6 @@ def test_licence_is_an_spdx_string_and_setuptools_can_read_it():
     assert any(req.startswith("setuptools>=77") for req in data["build-system"]["requires"])
     for name in data["project"]["license-files"]:
         assert (ROOT / name).is_file(), name
-
-
-_lock_spec = importlib.util.spec_from_file_location("binder_lock", ROOT / "tools" / "binder_lock.py")
-binder_lock = importlib.util.module_from_spec(_lock_spec)
-_lock_spec.loader.exec_module(binder_lock)
 
 
 def test_binder_lock_pins_every_dependency_within_pyproject_bounds():
