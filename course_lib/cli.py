@@ -114,7 +114,6 @@ def cmd_compare(args) -> None:
     """Two runs on the same pairs: BLEU with CIs, and Koehn's paired bootstrap of B − A."""
     from .evaluation import evaluate, read_pairs_file
     from .runs import load_run
-    from .significance import paired_bootstrap
 
     pairs = read_pairs_file(args.pairs)
     results = {}
@@ -123,19 +122,13 @@ def cmd_compare(args) -> None:
         result = evaluate(run.translator, pairs, beam_width=args.beam)
         results[str(name)] = (run, result)
     (_, a), (_, b) = results.values()
-    if list(a.table["source"]) != list(b.table["source"]):
-        raise CliError("the two runs normalise the sources differently; compare runs of one course version")
-    paired = paired_bootstrap(list(a.table["hypothesis"]), list(b.table["hypothesis"]),
-                              list(a.table["references"]))
     summary = {name: {"kind": run.metadata["kind"], "epochs_run": run.metadata["epochs_run"],
                       "train_seconds": run.metadata["train_seconds"],
                       "parameters": run.metadata["parameters"],
                       **{k: result.scores[k] for k in ("bleu", "bleu_low", "bleu_high", "chrf",
                                                        "exact_match", "unk_rate", "sentences")}}
                for name, (run, result) in results.items()}
-    summary["b_minus_a"] = {"bleu": paired.difference.score, "low": paired.difference.low,
-                            "high": paired.difference.high, "p_value": paired.p_value,
-                            "samples": paired.difference.samples}
+    summary["b_minus_a"] = _paired_difference(a, b)
     _print_json(summary)
 
 
@@ -199,15 +192,20 @@ def cmd_demo(args) -> None:
     test = select_pairs(data.test, max_source_length=limit)
     print(f"4/4 Evaluating on the {len(test):,} test pairs with ≤ {limit} English tokens "
           "(free-running greedy decoding, all references, lowercased) …")
-    rows = []
+    rows, results = [], {}
     for kind, run in runs.items():
-        result = evaluate(run.translator, test, out=out / f"{kind}_test_translations.tsv")
+        results[kind] = result = evaluate(run.translator, test,
+                                          out=out / f"{kind}_test_translations.tsv")
         rows.append({"model": kind, **{k: result.scores[k] for k in ("bleu", "bleu_low", "bleu_high",
                                                                        "chrf", "exact_match")},
                      "epochs": run.metadata["epochs_run"], "stopped_by": run.metadata["stopped_by"],
                      "train_s": run.metadata["train_seconds"],
                      "parameters": run.metadata["parameters"]})
     _print_table(rows)
+    difference = _paired_difference(results["baseline"], results["attention"])
+    print(f"\nattention − baseline: {difference['bleu']:+.2f} BLEU (95 % CI {difference['low']:+.2f} "
+          f"to {difference['high']:+.2f}; Koehn's paired bootstrap, {difference['samples']:,} "
+          f"resamples of the {difference['sentences']:,} test sources)")
     example = "Tom is my friend."  # 5 tokens: inside the demo's length limit
     tr = runs["attention"].translator.translate([example])[0]
     heatmap = _save_heatmap(tr, out / "attention_heatmap.png")
@@ -216,7 +214,22 @@ def cmd_demo(args) -> None:
     print(f"Models:       {out / 'baseline'}, {out / 'attention'}")
     print(f"Translations: {out}/*_test_translations.tsv")
     print(f"Total time:   {time.perf_counter() - start:.0f} s")
-    (out / "demo_results.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    (out / "demo_results.json").write_text(
+        json.dumps({"models": rows, "attention_minus_baseline": difference}, indent=1),
+        encoding="utf-8")
+
+
+def _paired_difference(a, b) -> dict:
+    """B − A in BLEU with Koehn's (2004) paired bootstrap, as a JSON-ready dict."""
+    from .significance import paired_bootstrap
+
+    if list(a.table["source"]) != list(b.table["source"]):
+        raise CliError("the two runs normalise the sources differently; compare runs of one course version")
+    paired = paired_bootstrap(list(a.table["hypothesis"]), list(b.table["hypothesis"]),
+                              list(a.table["references"]))
+    return {"bleu": paired.difference.score, "low": paired.difference.low,
+            "high": paired.difference.high, "p_value": paired.p_value,
+            "samples": paired.difference.samples, "sentences": len(a.table)}
 
 
 #: The demo's embedded default: short sentences and small models, both trained until early

@@ -217,11 +217,17 @@ def test_demo_end_to_end_on_tiny_settings(capsys, tiny_corpus, tmp_path, monkeyp
     assert code == 0
     assert "baseline" in printed and "attention" in printed and "BLEU" in printed
     results = json.loads((out / "demo_results.json").read_text())
-    assert [r["model"] for r in results] == ["baseline", "attention"]
-    for row in results:  # both trained by the same rule; BLEU with its interval
+    assert [r["model"] for r in results["models"]] == ["baseline", "attention"]
+    for row in results["models"]:  # both trained by the same rule; BLEU with its interval
         assert row["stopped_by"] in {"early_stopping", "max_epochs"}
         assert row["bleu_low"] <= row["bleu"] <= row["bleu_high"]
+    baseline, attention = results["models"]
+    difference = results["attention_minus_baseline"]   # the comparison carries its interval
+    assert difference["bleu"] == pytest.approx(attention["bleu"] - baseline["bleu"], abs=1e-6)
+    assert difference["low"] <= difference["bleu"] <= difference["high"]
+    assert difference["samples"] == 1000 and difference["sentences"] > 0
     assert "95 % CI" in printed and "stopped by" in printed
+    assert "attention − baseline" in printed and "paired bootstrap" in printed
     assert (out / "attention_heatmap.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "baseline" / "model.keras").exists()
 
