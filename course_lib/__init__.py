@@ -5,4 +5,7 @@ it (``text``, ``models``, ``training``, ``decoding``), so a notebook can silence
 TensorFlow's logging first with :func:`course_lib.notebook.setup`.
 """
 
-__version__ = "0.1.0"
+from .config import RELEASE
+
+#: The package version, from the one place that names the release (``config.RELEASE``).
+__version__ = RELEASE.removeprefix("v")

@@ -7,14 +7,17 @@
     python -m course_lib bleu --hyp hyp.txt --ref ref1.txt --ref ref2.txt
     python -m course_lib demo                      the README's end-to-end run
 
-Expected mistakes (a missing folder, a malformed file, an empty sentence…) end with
-a one-line message and exit code 2, not a traceback.
+Expected mistakes (a missing folder, a malformed file, an empty sentence, a size of 0,
+an output path that cannot be written…) end with a one-line message and exit code 2,
+not a traceback, and are found before any work starts; Ctrl-C ends with exit code 130.
+Unexpected errors keep their traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import json
 import signal
 import sys
@@ -38,48 +41,85 @@ def _print_json(payload: dict) -> None:
 
 def cmd_data(args) -> None:
     from .data import prepare_data
+    from .files import check_output_folder, write_text_atomically
 
+    if args.export:
+        check_output_folder(args.export, "export folder")
     data = prepare_data(args.source, verbose=False)
     summary = data.summary()
     if args.export:
         folder = Path(args.export)
         folder.mkdir(parents=True, exist_ok=True)
         for name, pairs in (("train", data.train), ("val", data.val), ("test", data.test)):
-            path = folder / f"{name}.tsv"
-            path.write_text("".join(f"{en}\t{de}\n" for en, de in pairs), encoding="utf-8")
+            write_text_atomically(folder / f"{name}.tsv",
+                                  "".join(f"{en}\t{de}\n" for en, de in pairs))
         summary["exported"] = str(folder)
     _print_json(summary)
 
 
 def stop_training(signum, frame) -> None:
-    """Signal handler: turn SIGTERM (a closing terminal, ``kill``, a stopped job) into
-    the Ctrl-C path, so that the run is marked ``interrupted`` and can be resumed."""
+    """Signal handler: turn SIGTERM (``kill``, a stopped job) and SIGHUP (the terminal was
+    closed) into the Ctrl-C path, so that the run is marked ``interrupted`` and can be resumed."""
     raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
 
 
 def _stop_cleanly_on_signals() -> None:
     signal.signal(signal.SIGTERM, stop_training)
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        signal.signal(signal.SIGHUP, stop_training)
     # A job started in the background (``nohup … &``) inherits SIGINT as ignored:
     # restore Python's Ctrl-C behaviour so that ``kill -INT`` stops it cleanly too.
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def cmd_train(args) -> int:
-    from .data import prepare_data
-    from .runs import RunSettings, train_run
+#: ``train`` options and the settings they set (for messages that name the option).
+TRAIN_OPTIONS = {"epochs": "--epochs", "max_train_pairs": "--max-pairs", "units": "--units",
+                 "embedding_dim": "--embedding-dim", "source_vocab": "--source-vocab",
+                 "target_vocab": "--target-vocab", "batch_size": "--batch-size",
+                 "jit_compile": "--xla", "subword_merges": "--subword-merges",
+                 "kind": "--model", "profile": "--profile"}
 
-    _stop_cleanly_on_signals()
+
+def _train_settings(args):
+    """The run's settings: the profile's plus the options, or (``--resume``) the run's own."""
+    from .runs import RunSettings, SettingsMismatch, settings_to_resume
 
     profile = "quick" if args.quick else args.profile
+    given = {"epochs": args.epochs, "max_train_pairs": args.max_pairs, "units": args.units,
+             "embedding_dim": args.embedding_dim, "source_vocab": args.source_vocab,
+             "target_vocab": args.target_vocab, "batch_size": args.batch_size,
+             "jit_compile": args.xla, "subword_merges": args.subword_merges}
+    given = {key: value for key, value in given.items() if value is not None}
+    if args.resume:
+        try:
+            return settings_to_resume(args.out, kind=args.model, profile=profile, **given)
+        except SettingsMismatch as mismatch:
+            listed = ", ".join(f"{TRAIN_OPTIONS.get(name, name)} {given_value} (the run has "
+                               f"{stored})" for name, (given_value, stored)
+                               in mismatch.differences.items())
+            raise CliError(f"the run in {args.out} was started with other settings: {listed}. "
+                           f"Resume it without these options (`{resume_command(args.out)}` keeps "
+                           "its own), or train anew without --resume") from None
+    if args.model is None:
+        raise CliError("--model is required (it may be left out only with --resume)")
     settings = RunSettings.for_profile(args.model, profile)
-    overrides = {key: value for key, value in (
-        ("epochs", args.epochs), ("max_train_pairs", args.max_pairs), ("units", args.units),
-        ("embedding_dim", args.embedding_dim), ("source_vocab", args.source_vocab),
-        ("target_vocab", args.target_vocab), ("batch_size", args.batch_size),
-        ("jit_compile", args.xla), ("subword_merges", args.subword_merges))
-        if value is not None}
-    if overrides:
-        settings = dataclasses.replace(settings, **overrides)
+    return dataclasses.replace(settings, **given) if given else settings
+
+
+def resume_command(folder) -> str:
+    from .runs import resume_command as command
+
+    return command(folder)
+
+
+def cmd_train(args) -> int:
+    from .data import prepare_data
+    from .files import check_output_folder
+    from .runs import train_run
+
+    _stop_cleanly_on_signals()
+    settings = _train_settings(args)        # every option checked before any work
+    check_output_folder(args.out, "run folder")
     data = prepare_data(args.source, verbose=False)
     run = train_run(data, settings, args.out, verbose=1 if sys.stdout.isatty() else 2,
                     resume=args.resume)
@@ -90,18 +130,22 @@ def cmd_train(args) -> int:
                  "epochs_run": md["epochs_run"], "final_metrics": md["final_metrics"],
                  "hardware": md["hardware"]})
     if md["status"] != "complete":
-        print(f"error: training was interrupted; continue it with `python -m course_lib train "
-              f"--model {args.model} --out {args.out} --resume`", file=sys.stderr)
+        print(f"error: training was interrupted; continue it with `{resume_command(args.out)}`",
+              file=sys.stderr)
         return 130
     return 0
 
 
 def cmd_evaluate(args) -> None:
     from .evaluation import evaluate, read_pairs_file
+    from .files import check_output_file
     from .runs import load_run
 
-    run = load_run(args.run)
+    if args.out:
+        check_output_file(args.out, "translations file")
     pairs = read_pairs_file(args.pairs)
+    run = load_run(args.run)
+    _check_replace_unknown(args, run)
     result = evaluate(run.translator, pairs, beam_width=args.beam, out=args.out,
                       replace_unknown=args.replace_unknown)
     payload = result.to_json()
@@ -133,11 +177,16 @@ def cmd_compare(args) -> None:
 
 
 def cmd_translate(args) -> None:
+    from .files import check_output_file
     from .runs import load_run
 
+    if args.heatmap:
+        check_output_file(args.heatmap, "heatmap file")
     run = load_run(args.run)
-    if args.replace_unknown and not run.model.has_attention:
-        raise CliError("--replace-unknown needs an attention model (it aligns [UNK] by attention)")
+    _check_replace_unknown(args, run)
+    if args.heatmap and not run.model.has_attention:
+        raise CliError(f"--heatmap needs an attention model; {args.run} is a "
+                       f"{run.metadata['kind']} model")
     translations = run.translator.translate(args.sentences, beam_width=args.beam,
                                             replace_unknown=args.replace_unknown)
     for index, tr in enumerate(translations):
@@ -145,9 +194,6 @@ def cmd_translate(args) -> None:
         if tr.unknown_words:
             print(f"  (unknown words: {', '.join(tr.unknown_words)})")
         if args.heatmap:
-            if tr.weights is None:
-                raise CliError(f"--heatmap needs an attention model; {args.run} is a "
-                               f"{run.metadata['kind']} model")
             path = _numbered(Path(args.heatmap), index, len(translations))
             _save_heatmap(tr, path)
             print(f"  heatmap: {path}")
@@ -158,6 +204,8 @@ def cmd_bleu(args) -> None:
 
     hypotheses = _read_lines(args.hyp)
     streams = [_read_lines(path) for path in args.ref]
+    if not hypotheses:
+        raise CliError(f"{args.hyp} holds no sentences: nothing to score")
     for path, stream in zip(args.ref, streams):
         if len(stream) != len(hypotheses):
             raise CliError(f"{path} has {len(stream)} lines but {args.hyp} has "
@@ -173,9 +221,10 @@ def cmd_bleu(args) -> None:
 def cmd_demo(args) -> None:
     from .data import prepare_data
     from .evaluation import evaluate
+    from .files import check_output_folder
     from .runs import RunSettings, select_pairs, train_run
 
-    out = Path(args.out)
+    out = check_output_folder(args.out, "demo folder")
     start = time.perf_counter()
     print("1/4 Preparing the data …")
     data = prepare_data(args.source)
@@ -244,10 +293,18 @@ DEMO_SETTINGS = dict(source_vocab=4000, target_vocab=5000, embedding_dim=64, uni
 
 
 def _read_lines(path) -> list[str]:
-    path = Path(path)
-    if not path.is_file():
-        raise CliError(f"file {path} does not exist")
-    return path.read_text(encoding="utf-8").splitlines()
+    from .files import read_text_lines
+
+    try:
+        return read_text_lines(path)  # UTF-8; a byte-order mark is not part of the text
+    except (FileNotFoundError, ValueError) as error:
+        raise CliError(str(error)) from None
+
+
+def _check_replace_unknown(args, run) -> None:
+    if args.replace_unknown and not run.model.has_attention:
+        raise CliError(f"--replace-unknown needs an attention model (it aligns [UNK] by "
+                       f"attention); {args.run} is a {run.metadata['kind']} model")
 
 
 def _numbered(path: Path, index: int, count: int) -> Path:
@@ -282,14 +339,40 @@ def _print_table(rows: list[dict]) -> None:
 
 # --------------------------------------------------------------------------- parser
 
+def whole_number(minimum: int):
+    """An argparse type: a whole number ≥ ``minimum`` (0 or -1 are refused, not defaulted)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    parse.__name__ = f"whole number ≥ {minimum}"
+    return parse
+
+
+positive = whole_number(1)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its errors on one line (and exit code 2) like the course's own."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
 REPLACE_HELP = ("replace each generated [UNK] by the most-attended source word "
                 "(Luong et al. 2015; attention models only)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m course_lib", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="python -m course_lib", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     source_help = "corpus zip or deu.txt (default: $COURSE_DATA, the cache, or a download)"
 
     p = sub.add_parser("data", help="locate/download the corpus and print a JSON summary")
@@ -299,25 +382,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("train", help="train a model and save it to a run folder")
-    p.add_argument("--model", choices=list(MAIN_KINDS), required=True)
-    p.add_argument("--out", required=True, type=Path, help="run folder to write")
+    p.add_argument("--model", choices=list(MAIN_KINDS),
+                   help="the model kind (required, except with --resume)")
+    p.add_argument("--out", required=True, type=Path,
+                   help="run folder to write; a finished run there is replaced only once the "
+                        "new one has finished")
     p.add_argument("--profile", choices=list(PROFILES),
                    help="training profile (default: $COURSE_PROFILE, else gpu/cpu by hardware)")
     p.add_argument("--resume", action="store_true",
-                   help="continue the unfinished run in --out from its last completed epoch")
-    p.add_argument("--epochs", type=int, help="upper bound; early stopping usually ends sooner")
-    p.add_argument("--max-pairs", type=int,
+                   help="continue the unfinished run in --out from its last completed epoch, "
+                        "with the settings it was started with")
+    p.add_argument("--epochs", type=positive, help="upper bound; early stopping usually ends sooner")
+    p.add_argument("--max-pairs", type=positive,
                    help="train on a seeded random sample of N training pairs")
     p.add_argument("--xla", action=argparse.BooleanOptionalAction, default=None,
                    help="compile the training step with XLA (default: the profile's setting)")
-    p.add_argument("--units", type=int)
-    p.add_argument("--embedding-dim", type=int)
-    p.add_argument("--source-vocab", type=int)
-    p.add_argument("--target-vocab", type=int)
-    p.add_argument("--subword-merges", type=int,
+    p.add_argument("--units", type=positive)
+    p.add_argument("--embedding-dim", type=positive)
+    p.add_argument("--source-vocab", type=whole_number(5))
+    p.add_argument("--target-vocab", type=whole_number(5))
+    p.add_argument("--subword-merges", type=positive,
                    help="use byte-pair-encoding subwords with N merges per language "
                         "(Sennrich et al. 2016) instead of whole words")
-    p.add_argument("--batch-size", type=int)
+    p.add_argument("--batch-size", type=positive)
     p.add_argument("--quick", action="store_true", help="same as --profile quick")
     p.add_argument("--source", help=source_help)
     p.set_defaults(func=cmd_train)
@@ -325,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="BLEU/chrF/exact match of a run on a pairs file")
     p.add_argument("run", type=Path, help="run folder written by `train`")
     p.add_argument("--pairs", required=True, help="english<TAB>german lines; repeats = references")
-    p.add_argument("--beam", type=int, default=1, help="beam width (1 = greedy)")
+    p.add_argument("--beam", type=positive, default=1, help="beam width (1 = greedy)")
     p.add_argument("--out", type=Path, help="write the translations to this TSV")
     p.add_argument("--replace-unknown", action="store_true", help=REPLACE_HELP)
     p.set_defaults(func=cmd_evaluate)
@@ -335,13 +422,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_a", type=Path, help="the first run folder (the reference system)")
     p.add_argument("run_b", type=Path, help="the second run folder")
     p.add_argument("--pairs", required=True, help="english<TAB>german lines; repeats = references")
-    p.add_argument("--beam", type=int, default=1, help="beam width (1 = greedy)")
+    p.add_argument("--beam", type=positive, default=1, help="beam width (1 = greedy)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("translate", help="translate sentences with a trained run")
     p.add_argument("run", type=Path)
     p.add_argument("sentences", nargs="+")
-    p.add_argument("--beam", type=int, default=1)
+    p.add_argument("--beam", type=positive, default=1, help="beam width (1 = greedy)")
     p.add_argument("--heatmap", type=Path, help="PNG path for the attention heatmap(s)")
     p.add_argument("--replace-unknown", action="store_true", help=REPLACE_HELP)
     p.set_defaults(func=cmd_translate)
@@ -361,15 +448,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    import_tensorflow_quietly()
+    try:
+        import_tensorflow_quietly()
+        return _run(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args) -> int:
+    from .config import ConfigError
     from .corpus import CorpusError
     from .decoding import TranslationInputError
     from .evaluation import PairsFileError
+    from .files import OutputPathError
     from .runs import RunError
 
+    expected = (CliError, ConfigError, CorpusError, RunError, PairsFileError,
+                TranslationInputError, OutputPathError)
     try:
         code = args.func(args)
-    except (CliError, CorpusError, RunError, PairsFileError, TranslationInputError) as error:
+    except expected as error:
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES):
+            raise
+        print(f"error: could not write {error.filename or 'a file'}: {error.strerror}",
+              file=sys.stderr)
         return 2
     return code or 0

@@ -31,8 +31,9 @@ REPO_BRANCH = "main"          # where the badges open the notebooks
 REPO_URL = f"https://github.com/{REPO_SLUG}"
 #: The release of ``course_lib`` that the notebooks install on Colab: a git tag, so that a
 #: notebook saved by a learner keeps getting the library it was written for (``main`` moves).
-#: Bump it together with ``version`` in pyproject.toml, run ``tools/notebooks.py sync``, and
-#: tag the commit (``git tag v0.3.0 && git push --tags``); tests check the two agree.
+#: Cut a release with ``python tools/release.py X.Y.Z`` (CONTRIBUTING.md): it bumps this,
+#: pyproject's version and the notebooks' set-up cells together and records what the release
+#: holds in ``release.json``; a test fails while ``course_lib/`` or the notebooks differ from it.
 RELEASE = "v0.3.0"
 PIP_INSTALL_URL = f"git+{REPO_URL}.git@{RELEASE}"
 
@@ -49,6 +50,29 @@ MAIN_KINDS = ("baseline", "attention", "luong", "transformer")
 
 #: The training profiles, from smallest to largest (see :class:`TrainConfig`).
 PROFILES = ("quick", "cpu", "gpu")
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used (e.g. an unknown profile name): one line for the user."""
+
+
+def check_profile(name: str) -> str:
+    """``name`` if it is a training profile; a :class:`ConfigError` naming the choices if not."""
+    if name not in PROFILES:
+        raise ConfigError(f"{name!r} is not a training profile; choose one of "
+                          f"{', '.join(PROFILES)}")
+    return name
+
+
+def require_count(name: str, value, minimum: int = 1) -> int:
+    """``value`` if it is a whole number ≥ ``minimum``; a :class:`ConfigError` saying so if not.
+
+    Used for every size and count (units, epochs, batch size, beam width…), so that 0 or
+    -1 is refused instead of silently replaced by a default.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{name} must be a whole number ≥ {minimum}, got {value!r}")
+    return value
 
 
 def quick_mode() -> bool:
@@ -69,8 +93,8 @@ def profile() -> str:
     chosen = os.environ.get(PROFILE_ENV, "").strip().lower()
     if chosen:
         if chosen not in PROFILES:
-            raise ValueError(f"{PROFILE_ENV}={chosen!r} is not a profile; choose one of "
-                             f"{', '.join(PROFILES)}")
+            raise ConfigError(f"{PROFILE_ENV}={chosen!r} is not a training profile; set it to "
+                              f"one of {', '.join(PROFILES)} (or unset it)")
         return chosen
     if _quick_env():
         return "quick"
@@ -139,7 +163,7 @@ class ModelConfig:
 
     @staticmethod
     def for_profile(name: str | None = None) -> ModelConfig:
-        name = name or profile()
+        name = check_profile(name or profile())
         if name == "gpu":
             # Subword units: 10,000 byte-pair merges per language give about 10,000
             # pieces each and spell nearly every test word, where 20,000 whole German
@@ -185,7 +209,7 @@ class TrainConfig:
 
     @staticmethod
     def for_profile(name: str | None = None) -> TrainConfig:
-        name = name or profile()
+        name = check_profile(name or profile())
         if name == "quick":
             return TrainConfig(epochs=1, max_train_pairs=4000, patience=1)
         if name == "cpu":
@@ -203,7 +227,7 @@ def seed_everything(seed: int = SEED) -> None:
 
 
 __all__ = [
-    "REPO_SLUG", "REPO_URL", "RELEASE", "PIP_INSTALL_URL", "SEED", "MAIN_KINDS", "PROFILES", "DataConfig",
+    "ConfigError", "check_profile", "require_count", "REPO_SLUG", "REPO_URL", "RELEASE", "PIP_INSTALL_URL", "SEED", "MAIN_KINDS", "PROFILES", "DataConfig",
     "ModelConfig", "TransformerConfig", "TrainConfig", "quick_mode", "profile", "gpu_name", "course_home",
     "cache_dir", "models_dir", "seed_everything",
 ]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import tensorflow as tf
 
+from .config import require_count
 from .data import normalize
 from .subwords import join
 from .text import END, UNK, Vectorizers
@@ -302,11 +303,14 @@ class Translator:
         way; other words stay English. ``Translation.raw_text`` keeps the model's output.
         """
         if replace_unknown and not self.model.has_attention:
-            raise ValueError("replace_unknown needs an attention model: the baseline has no "
-                             "attention weights to align [UNK] with a source word")
-        if isinstance(sentences, str):
-            sentences = [sentences]
-        rows, unknown, truncated = self._prepare(list(sentences), strict)
+            raise TranslationInputError(
+                f"replace_unknown needs an attention model: the {self.model.kind} model has no "
+                "attention weights to align [UNK] with a source word")
+        require_count("beam_width", beam_width)
+        require_count("batch_size", batch_size)
+        # A list by position: a pandas Series is indexed by its labels, not 0, 1, 2…
+        sentences = [sentences] if isinstance(sentences, str) else list(sentences)
+        rows, unknown, truncated = self._prepare(sentences, strict)
         out = []
         for start in range(0, len(rows), batch_size):
             chunk = rows[start:start + batch_size]
@@ -348,11 +352,12 @@ class Translator:
         Each score is the length-normalised log-probability that beam search ranks by
         (higher is better). Raises :class:`TranslationInputError` like :meth:`translate`.
         """
+        require_count("beam_width", beam_width)
         rows, unknown, truncated = self._prepare([sentence])
         source = self.vectorizers.source_ids([" ".join(rows[0])], segmented=True).to_tensor()
         v = self.vectorizers
         hypotheses = beam_alternatives(self.model, source, v.start_id, v.end_id,
-                                       self.max_output_tokens, max(beam_width, 1))
+                                       self.max_output_tokens, beam_width)
         out = []
         for ids, weights, score in hypotheses:
             decoded = Decoded(np.asarray([ids]), np.asarray([len(ids)]),

@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import metrics, significance
 from .data import group_by_source, normalize
+from .files import check_output_file, read_text_lines
 from .text import UNK
 
 #: Source-length buckets (in tokens) for the BLEU-by-length table.
@@ -40,16 +41,17 @@ def read_pairs_file(path: str | Path) -> list[tuple[str, str]]:
     so any bad line raises :class:`PairsFileError` listing the line numbers.
     """
     path = Path(path)
-    if not path.is_file():
-        raise PairsFileError(f"pairs file {path} does not exist")
+    try:
+        lines = read_text_lines(path, "pairs file")  # UTF-8; a byte-order mark is dropped
+    except (FileNotFoundError, ValueError) as error:
+        raise PairsFileError(str(error)) from None
     pairs, bad = [], []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            fields = line.rstrip("\n").rstrip("\r").split("\t")
-            if len(fields) in (2, 3) and fields[0].strip() and fields[1].strip():
-                pairs.append((fields[0], fields[1]))
-            elif line.strip():
-                bad.append(number)
+    for number, line in enumerate(lines, start=1):
+        fields = line.split("\t")
+        if len(fields) in (2, 3) and fields[0].strip() and fields[1].strip():
+            pairs.append((fields[0], fields[1]))
+        elif line.strip():
+            bad.append(number)
     if bad:
         shown = ", ".join(map(str, bad[:10])) + (" …" if len(bad) > 10 else "")
         raise PairsFileError(f"{path}: {len(bad)} malformed line(s) (expected "
@@ -130,6 +132,8 @@ def evaluate(translator, pairs: list[tuple[str, str]], beam_width: int = 1,
     after attention-based ``[UNK]`` replacement (see :class:`course_lib.decoding.Translator`).
     ``out`` writes a TSV: source, hypothesis, references joined by `` ||| ``.
     """
+    if out is not None:
+        check_output_file(out, "translations file")  # before minutes of translating
     lowercase = translator.lowercase
     groups = group_by_source([(normalize(en, lowercase), normalize(de, lowercase))
                               for en, de in pairs])

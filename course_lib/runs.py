@@ -3,9 +3,19 @@
 A run folder holds everything needed to translate again later::
 
     model.keras          the trained model (Keras 3 format, custom layers registered)
-    source_vocab.json    exact vocabularies (ids = positions)
-    target_vocab.json
-    run.json             kind, sizes, data checksum, library versions, time, metrics
+    source_vocab.json    exact vocabularies (ids = positions); with subwords also
+    target_vocab.json    source_bpe.json / target_bpe.json (the merges)
+    run.json             kind, settings, data checksum, the files' SHA-256, library
+                         versions, hardware, training time, validation metrics
+    unfinished/          only while a run trains or after it was interrupted: its
+                         checkpoints (model.keras = best so far, last.keras, progress.json)
+                         and its own run.json with status "running" or "interrupted"
+    .lock                held by the process that trains into the folder
+
+Nothing a user does can lose a finished run: a new training writes into
+``unfinished/`` and replaces the finished files only once it has finished (each file
+renamed into place in one step, ``run.json`` last, the files' checksums recorded in
+it), and a folder is locked while a process trains into it.
 
 Notebooks call :func:`load_or_train`: a chapter that needs the model of an earlier
 chapter loads it from the models folder when it is there and trains it otherwise.
@@ -14,8 +24,12 @@ chapter loads it from the models folder when it is there and trains it otherwise
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
+import os
 import platform
+import shutil
+import socket
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -23,15 +37,43 @@ from pathlib import Path
 from . import __version__, config
 from .data import PreparedData
 from .decoding import Translator
+from .files import check_output_folder, sha256, write_json_atomically
 
 #: Bumped when the folder layout or model classes change incompatibly.
 #: 2: Cho et al. baseline, paper-named attention weights, run status and resume state.
 FORMAT_VERSION = 2
 REQUIRED_FILES = ("model.keras", "source_vocab.json", "target_vocab.json", "run.json")
+#: The subfolder that holds a training in progress (see the module docstring).
+UNFINISHED = "unfinished"
+LOCK = ".lock"
+_OPTIONAL_FILES = ("source_bpe.json", "target_bpe.json")
 
 
 class RunError(Exception):
     """A run folder that is missing, incomplete, unfinished or written by an incompatible version."""
+
+
+class SettingsError(RunError, ValueError):
+    """Training settings that cannot be used (a size of 0, an unknown kind or profile…)."""
+
+
+class SettingsMismatch(SettingsError):
+    """Options given to resume a run that differ from the settings it was started with.
+
+    ``differences`` maps each setting name to ``(given, the run's)``.
+    """
+
+    def __init__(self, folder, differences: dict):
+        self.folder, self.differences = folder, differences
+        listed = ", ".join(f"{name}={given!r} (the run has {stored!r})"
+                           for name, (given, stored) in differences.items())
+        super().__init__(f"the run in {folder} was started with other settings: {listed}. "
+                         "Resume it without these options (it keeps its own), or train anew "
+                         "without --resume")
+
+
+def _whole(value, minimum: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
 
 
 @dataclass(frozen=True)
@@ -39,6 +81,8 @@ class RunSettings:
     """Everything that determines a training run (written to run.json).
 
     Defaults come from :mod:`course_lib.config`; :meth:`for_profile` picks a profile's.
+    Every value is checked when the settings are made: a size of 0 or an unknown kind
+    raises :class:`SettingsError` instead of being replaced by a default later.
     """
 
     kind: str = "attention"
@@ -58,15 +102,71 @@ class RunSettings:
     seed: int = config.SEED
     profile: str = "custom"
 
+    def __post_init__(self):
+        problems = self.problems()
+        if problems:
+            raise SettingsError("invalid training settings: " + "; ".join(problems))
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings, one phrase per setting (empty when all is well)."""
+        from .models import MODEL_KINDS
+
+        problems = []
+        if self.kind not in MODEL_KINDS:
+            problems.append(f"kind {self.kind!r} is not a model kind (choose one of "
+                            f"{', '.join(sorted(MODEL_KINDS))})")
+        minimums = {"source_vocab": 5, "target_vocab": 5, "embedding_dim": 1, "units": 1,
+                    "epochs": 1, "batch_size": 1, "patience": 0, "seed": 0}
+        for name, minimum in minimums.items():
+            if not _whole(getattr(self, name), minimum):
+                problems.append(f"{name} must be a whole number ≥ {minimum}, "
+                                f"got {getattr(self, name)!r}")
+        for name in ("subword_merges", "max_train_pairs", "max_source_length"):
+            value = getattr(self, name)
+            if value is not None and not _whole(value, 1):
+                problems.append(f"{name} must be a whole number ≥ 1 or None, got {value!r}")
+        rate = self.learning_rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < 10:
+            problems.append(f"learning_rate must be a number between 0 and 10, got {rate!r}")
+        for name in ("jit_compile", "mixed_precision"):
+            if not isinstance(getattr(self, name), bool):
+                problems.append(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.profile not in (*config.PROFILES, "custom"):
+            problems.append(f"profile {self.profile!r} is not one of "
+                            f"{', '.join(config.PROFILES)} or 'custom'")
+        return problems
+
     @staticmethod
     def for_profile(kind: str, profile: str | None = None) -> RunSettings:
         """The settings of a training profile (default: the one in force, see ``config.profile``)."""
-        profile = profile or config.profile()
+        try:
+            profile = config.check_profile(profile or config.profile())
+        except config.ConfigError as error:
+            raise SettingsError(str(error)) from None
         sizes, train = config.ModelConfig.for_profile(profile), config.TrainConfig.for_profile(profile)
         return RunSettings(kind=kind, **asdict(sizes), **asdict(train), profile=profile)
 
     #: The notebooks' name for :meth:`for_profile` with the profile in force.
     for_mode = for_profile
+
+    @staticmethod
+    def from_metadata(metadata: dict, where: str = "run.json") -> RunSettings:
+        """The settings recorded in a run's metadata; :class:`SettingsError` if they are unusable.
+
+        Settings added to the course after the run was made take their defaults.
+        """
+        stored = metadata.get("settings")
+        if not isinstance(stored, dict):
+            raise SettingsError(f"{where} records no settings: train the model again")
+        known = {field.name for field in dataclasses.fields(RunSettings)}
+        unknown = sorted(set(stored) - known)
+        if unknown:
+            raise SettingsError(f"{where} has settings this course_lib ({__version__}) does not "
+                                f"know: {', '.join(unknown)}; it was written by another version")
+        try:
+            return RunSettings(**stored)
+        except SettingsError as error:
+            raise SettingsError(f"{where}: {error}") from None
 
 
 @dataclass
@@ -98,16 +198,118 @@ def hardware() -> str:
     gpu = config.gpu_name()
     if gpu:
         return f"GPU: {gpu}"
-    import os
-
     return f"CPU: {os.cpu_count()} cores ({platform.processor() or platform.machine()})"
 
 
-def _resume_message(folder: Path, metadata: dict) -> str:
-    return (f"the run in {folder} did not finish ({metadata.get('status')} after "
-            f"{metadata.get('epochs_run', 0)} epoch(s)): continue it with `python -m course_lib "
-            f"train --model {metadata.get('kind', 'KIND')} --out {folder} --resume`, or train "
-            "it again")
+def resume_command(folder: Path) -> str:
+    """The command that continues the unfinished run in ``folder`` (it keeps its own settings)."""
+    return f"python -m course_lib train --out {folder} --resume"
+
+
+def _resume_message(folder: Path, staged: dict) -> str:
+    done = staged.get("epochs_run", 0)
+    return (f"the run in {folder} has not finished ({staged.get('status', 'running')} after "
+            f"{done} epoch(s)): continue it with `{resume_command(folder)}` (it keeps the "
+            f"settings it was started with), or train it again without --resume")
+
+
+# --------------------------------------------------------------------------- the folder
+
+
+@contextlib.contextmanager
+def locked(folder: Path):
+    """Hold ``folder``'s lock while training into it; refuse if another process holds it.
+
+    The lock is an OS file lock (``flock``): it is released when the process ends,
+    however it ends, so a crashed run never leaves the folder locked. On a file
+    system without locks (some network drives) training goes on unlocked.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    handle = open(folder / LOCK, "a+", encoding="utf-8")
+    try:
+        try:
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # Windows: no flock
+            pass
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise RunError(f"{folder} is being trained right now by {holder}: wait until that "
+                           "training ends, or train into another folder") from None
+        except OSError:  # no locking on this file system
+            pass
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()} on {socket.gethostname()} since "
+                     f"{time.strftime('%Y-%m-%d %H:%M:%S')}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # releases the lock
+
+
+def _read_json_object(path: Path) -> dict:
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise RunError(f"{path} is not valid JSON ({error}): train the model again") from None
+    if not isinstance(payload, dict):
+        raise RunError(f"{path} does not hold a run's metadata (a JSON object): train the "
+                       "model again")
+    return payload
+
+
+def _read_metadata(folder: Path) -> dict:
+    return _read_json_object(Path(folder) / "run.json")
+
+
+def _staged_metadata(folder: Path) -> dict | None:
+    """The metadata of the run training (or interrupted) in ``folder/unfinished``, or None."""
+    path = Path(folder) / UNFINISHED / "run.json"
+    if not path.exists():
+        return None
+    try:
+        return _read_json_object(path)
+    except RunError:
+        return None
+
+
+def _write_metadata(folder: Path, metadata: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    write_json_atomically(folder / "run.json", metadata)
+
+
+def _publish(folder: Path) -> None:
+    """Move a finished run from ``folder/unfinished`` into ``folder``; safe to repeat.
+
+    Every file is renamed into place in one step and ``run.json`` comes last, so a
+    crash in between leaves ``unfinished/run.json`` (status ``complete``) behind and
+    the next call finishes the job.
+    """
+    staging = folder / UNFINISHED
+    metadata = _staged_metadata(folder)
+    if metadata is None or metadata.get("status") != "complete":
+        return
+    for name in metadata.get("files", {}):
+        if (staging / name).exists():
+            os.replace(staging / name, folder / name)
+    for name in _OPTIONAL_FILES:  # an earlier run's subword merges do not belong to this one
+        if name not in metadata.get("files", {}):
+            (folder / name).unlink(missing_ok=True)
+    os.replace(staging / "run.json", folder / "run.json")
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _finish_interrupted_publish(folder: Path) -> None:
+    staged = _staged_metadata(folder)
+    if staged is not None and staged.get("status") == "complete":
+        with locked(folder):
+            _publish(folder)
+
+
+# --------------------------------------------------------------------------- training
 
 
 def train_run(data: PreparedData, settings: RunSettings, out: str | Path | None = None,
@@ -116,61 +318,81 @@ def train_run(data: PreparedData, settings: RunSettings, out: str | Path | None 
 
     The vocabularies are counted on the full training split (so every profile
     shares them for given sizes); ``max_train_pairs`` then limits the pairs used for
-    gradient steps. A new run first deletes the checkpoints of any earlier run in
-    ``out``. ``resume=True`` continues the unfinished run in ``out`` from its last
-    completed epoch (same settings required). ``strategy``: a ``tf.distribute``
-    strategy (e.g. ``MirroredStrategy`` for several GPUs); the model is built and
-    compiled in its scope.
+    gradient steps. Training happens in ``out/unfinished``: a finished run already
+    in ``out`` stays usable until the new one has finished, and a second process
+    training into ``out`` at the same time is refused. ``resume=True`` continues the
+    unfinished run in ``out`` from its last completed epoch (same settings required;
+    see :func:`settings_to_resume`). ``strategy``: a ``tf.distribute`` strategy (e.g.
+    ``MirroredStrategy`` for several GPUs); the model is built and compiled in its scope.
     """
+    if not isinstance(settings, RunSettings):
+        raise SettingsError(f"settings must be a RunSettings, got {type(settings).__name__}")
+    if out is None:
+        if resume:
+            raise RunError("resume=True needs the run folder (out) of the run to continue")
+        return _train(data, settings, None, verbose, None, strategy)
+    out = check_output_folder(out, "run folder")
+    with locked(out):
+        _publish(out)  # a publish cut short by a crash: finish it first
+        progress = _progress_to_resume(out, settings, data) if resume else None
+        return _train(data, settings, out, verbose, progress, strategy)
+
+
+def _train(data, settings, out, verbose, progress, strategy):
     import keras
 
     from . import models, text, training
 
-    out = Path(out) if out is not None else None
-    progress = _progress_to_resume(out, settings, data) if resume else None
-    if out is not None and progress is None:
-        training.clear_checkpoints(out)
-    config.seed_everything(settings.seed)
-    if settings.mixed_precision and config.gpu_name():
-        keras.mixed_precision.set_global_policy("mixed_float16")
     vectorizers = text.Vectorizers.from_pairs(data.train, settings.source_vocab,
                                               settings.target_vocab, settings.subword_merges)
     train_pairs = select_pairs(data.train, settings.max_source_length, settings.max_train_pairs,
                                settings.seed)
     val_pairs = select_pairs(data.val, settings.max_source_length, None, settings.seed)
+    for split, pairs in (("training", train_pairs), ("validation", val_pairs)):
+        if not pairs:
+            raise RunError(f"the {split} split is empty ({data.stats.get('pairs', 0):,} pairs "
+                           f"in the corpus{', max_source_length ' + str(settings.max_source_length) if settings.max_source_length else ''}): "
+                           "training needs both splits (early stopping watches the validation "
+                           "loss); use a bigger corpus")
+    staging = out / UNFINISHED if out is not None else None
+    if staging is not None and progress is None and staging.exists():
+        done = (_staged_metadata(out) or {}).get("epochs_run", 0)
+        if done:
+            print(f"Discarding the unfinished run in {staging} ({done} epoch(s)) to start anew.")
+        shutil.rmtree(staging)
+    config.seed_everything(settings.seed)
+    if settings.mixed_precision and config.gpu_name():
+        keras.mixed_precision.set_global_policy("mixed_float16")
     train_ds = text.make_dataset(train_pairs, vectorizers, settings.batch_size, seed=settings.seed)
     val_ds = text.make_dataset(val_pairs, vectorizers, settings.batch_size, shuffle=False)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    started = {"format_version": FORMAT_VERSION, "kind": settings.kind,
+               "settings": asdict(settings), "data_sha256": data.stats.get("sha256")}
     try:
         with scope:
             if progress is not None:
-                model = keras.saving.load_model(out / training.LAST_MODEL)
+                model = keras.saving.load_model(staging / training.LAST_MODEL)
                 print(f"Resuming {out} after epoch {progress['epochs_done']}.")
             else:
                 model = models.build_model(settings.kind, len(vectorizers.source_vocab),
                                            len(vectorizers.target_vocab), settings.embedding_dim,
                                            settings.units)
                 training.compile_model(model, settings.learning_rate, settings.jit_compile)
-        if out is not None:
-            vectorizers.save(out)
-            if progress is None:  # marks the folder as unfinished until training ends
-                _write_metadata(out, {"format_version": FORMAT_VERSION, "status": "running",
-                                      "kind": settings.kind, "settings": asdict(settings),
-                                      "data_sha256": data.stats.get("sha256"), "epochs_run": 0})
+        if staging is not None:
+            vectorizers.save(staging)
+            _write_metadata(staging, {**started, "status": "running",
+                                      "epochs_run": progress["epochs_done"] if progress else 0})
         result = training.train(model, train_ds, val_ds, epochs=settings.epochs,
-                                patience=settings.patience, folder=out, resume_from=progress,
+                                patience=settings.patience, folder=staging, resume_from=progress,
                                 verbose=verbose)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     metadata = {
-        "format_version": FORMAT_VERSION,
+        **started,
         "status": "interrupted" if result.interrupted else "complete",
         "stopped_by": result.stopped_by,
-        "settings": asdict(settings),
-        "kind": settings.kind,
         "parameters": int(model.count_params()),
         "train_pairs": len(train_pairs),
-        "data_sha256": data.stats.get("sha256"),
         "max_source_tokens": data.length_cut.max_source_tokens,
         "max_target_tokens": data.length_cut.max_target_tokens,
         "versions": library_versions(),
@@ -182,28 +404,55 @@ def train_run(data: PreparedData, settings: RunSettings, out: str | Path | None 
         "history": result.history,
     }
     run = Run(out, model, vectorizers, metadata)
-    if out is not None:
-        if result.interrupted:  # keep the checkpoints; record what happened, save nothing as final
-            _write_metadata(out, metadata)
+    if staging is not None:
+        if result.interrupted:  # keep the checkpoints for --resume; the finished run stays
+            _write_metadata(staging, metadata)
         else:
             save_run(run, out)
     return run
 
 
-def _progress_to_resume(out: Path | None, settings: RunSettings, data: PreparedData) -> dict:
+def settings_to_resume(folder: str | Path, **given) -> RunSettings:
+    """The settings the unfinished run in ``folder`` was started with.
+
+    ``given`` holds options the user passed again (``units=160``, ``kind="attention"``,
+    ``profile="cpu"``…; ``None`` values are ignored): each must agree with the run's,
+    or :class:`SettingsMismatch` names the differences.
+    """
+    folder = Path(folder)
+    staged = _staged_metadata(folder)
+    if staged is None or staged.get("status") == "complete":
+        finished = (folder / "run.json").exists()
+        raise RunError(f"{folder} holds no unfinished run to resume"
+                       + (" (the run there has finished)" if finished else "")
+                       + ": train without --resume")
+    settings = RunSettings.from_metadata(staged, str(folder / UNFINISHED / "run.json"))
+    differences = {name: (value, getattr(settings, name)) for name, value in given.items()
+                   if value is not None and value != getattr(settings, name)}
+    if differences:
+        raise SettingsMismatch(folder, differences)
+    return settings
+
+
+def _progress_to_resume(out: Path, settings: RunSettings, data: PreparedData) -> dict | None:
+    """The saved progress of the unfinished run in ``out`` (``None``: no epoch had finished)."""
     from . import training
 
-    if out is None:
-        raise RunError("--resume needs the run folder (--out) of the run to continue")
-    progress = training.read_progress(out)
+    stored = settings_to_resume(out)
+    if stored != settings:
+        theirs, ours = asdict(stored), asdict(settings)
+        raise SettingsMismatch(out, {name: (ours[name], theirs[name]) for name in ours
+                                     if ours[name] != theirs[name]})
+    staged = _staged_metadata(out) or {}
+    if staged.get("data_sha256") != data.stats.get("sha256"):
+        raise RunError(f"the run in {out} was started on other data (corpus checksum "
+                       f"{str(staged.get('data_sha256'))[:12]}…, now "
+                       f"{str(data.stats.get('sha256'))[:12]}…): resume it with the same "
+                       "--source, or train without --resume")
+    progress = training.read_progress(out / UNFINISHED)
     if progress is None:
-        raise RunError(f"{out} holds no resumable run (no progress.json / last.keras): "
-                       "train without --resume")
-    metadata = _read_metadata(out) if (out / "run.json").exists() else {}
-    if metadata and (_settings_of(metadata) != settings
-                     or metadata.get("data_sha256") != data.stats.get("sha256")):
-        raise RunError(f"the run in {out} was started with other settings or data; "
-                       "resume it with the same options, or train without --resume")
+        print(f"No epoch of the run in {out} had finished: starting it from the first epoch, "
+              "with its settings.")
     return progress
 
 
@@ -225,78 +474,121 @@ def select_pairs(pairs: list, max_source_length: int | None = None,
 
 
 def save_run(run: Run, folder: str | Path) -> Path:
+    """Save ``run`` as the finished run of ``folder`` (files replaced only once all are written).
+
+    The files go to ``folder/unfinished`` first, with their SHA-256 in ``run.json``;
+    then each is renamed into ``folder``, ``run.json`` last.
+    """
+    from .training import save_model_atomically
+
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    run.model.save(folder / "model.keras")
-    run.vectorizers.save(folder)
-    _write_metadata(folder, run.metadata)
+    staging = folder / UNFINISHED
+    staging.mkdir(parents=True, exist_ok=True)
+    save_model_atomically(run.model, staging / "model.keras")
+    run.vectorizers.save(staging)
+    files = [name for name in ("model.keras", "source_vocab.json", "target_vocab.json",
+                               *_OPTIONAL_FILES) if (staging / name).exists()]
+    metadata = {**run.metadata, "status": "complete",
+                "files": {name: sha256(staging / name) for name in files}}
+    _write_metadata(staging, metadata)
+    _publish(folder)
+    run.metadata, run.folder = metadata, folder
     return folder
-
-
-def _write_metadata(folder: Path, metadata: dict) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "run.json").write_text(json.dumps(metadata, indent=1), encoding="utf-8")
-
-
-def _read_metadata(folder: Path) -> dict:
-    try:
-        return json.loads((folder / "run.json").read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise RunError(f"{folder / 'run.json'} is not valid JSON ({error}); train again") from None
 
 
 def load_run(folder: str | Path) -> Run:
     """Load a finished run folder, with a clear :class:`RunError` for every way it can be wrong.
 
-    An interrupted run is refused (with the command that resumes it): its model is
+    Checked: the folder and its files exist; ``run.json`` is a run's metadata, of this
+    format, with usable settings; every file has the checksum recorded when the run
+    was saved (no vocabulary or model from another run); ``model.keras`` holds a
+    course model of the kind ``run.json`` names, with the vocabularies' sizes. A run
+    that has not finished is refused (with the command that resumes it): its model is
     not trained, and using it as if it were would give misleading results.
     """
     import keras
 
-    from . import (
-        models,  # noqa: F401  (registers the custom classes for deserialisation)
-        training,
-    )
+    from . import models
     from .text import Vectorizers
 
     folder = Path(folder)
     if not folder.is_dir():
+        if folder.exists():
+            raise RunError(f"{folder} is a file, not a run folder")
         raise RunError(f"run folder {folder} does not exist: train one with "
                        f"`python -m course_lib train --model attention --out {folder}`")
-    if (folder / "run.json").exists():
-        metadata = _read_metadata(folder)
-        if metadata.get("status", "complete") != "complete":
-            progress = training.read_progress(folder)
-            metadata["epochs_run"] = progress["epochs_done"] if progress else 0
-            raise RunError(_resume_message(folder, metadata))
+    _finish_interrupted_publish(folder)
+    staged = _staged_metadata(folder)
+    if not (folder / "run.json").exists() and staged is not None:
+        raise RunError(_resume_message(folder, staged))
     missing = [name for name in REQUIRED_FILES if not (folder / name).exists()]
     if missing:
         raise RunError(f"run folder {folder} is incomplete (missing {', '.join(missing)}); "
-                       "it was probably interrupted before the first epoch ended: train again")
+                       "it holds no finished run: train one")
     metadata = _read_metadata(folder)
+    if metadata.get("status", "complete") != "complete":  # the layout before course_lib 0.4
+        raise RunError(f"the run in {folder} did not finish ({metadata.get('status')}): "
+                       "train it again")
     version = metadata.get("format_version")
     if version != FORMAT_VERSION:
         raise RunError(f"{folder} was written by run format {version!r} (course_lib "
-                       f"{metadata.get('versions', {}).get('course_lib', '?')}); this course_lib "
-                       f"({__version__}) reads format {FORMAT_VERSION}: retrain the model")
+                       f"{_recorded_version(metadata)}); this course_lib ({__version__}) reads "
+                       f"format {FORMAT_VERSION}: retrain the model")
+    settings = RunSettings.from_metadata(metadata, str(folder / "run.json"))
+    if metadata.get("kind") != settings.kind:
+        raise RunError(f"{folder / 'run.json'} contradicts itself: kind {metadata.get('kind')!r} "
+                       f"but settings for {settings.kind!r}; train the model again")
+    for name, recorded in (metadata.get("files") or {}).items():
+        if not (folder / name).exists() or sha256(folder / name) != recorded:
+            raise RunError(f"{folder / name} is not the file this run saved (its checksum "
+                           "differs or it is missing): it was replaced or damaged; train the "
+                           "model again, or copy the whole run folder back")
     try:
         model = keras.saving.load_model(folder / "model.keras")
     except Exception as error:  # a broken or foreign .keras file
-        raise RunError(f"could not load {folder / 'model.keras'}: {error}") from None
-    return Run(folder, model, Vectorizers.load(folder), metadata)
-
-
-def _settings_of(metadata: dict) -> RunSettings | None:
-    """The settings a run folder was trained with (settings added later take their defaults)."""
+        raise RunError(f"could not load {folder / 'model.keras'} ({type(error).__name__}: "
+                       f"{str(error).splitlines()[0] if str(error) else ''}): train the model "
+                       "again") from None
+    expected = models.MODEL_KINDS[settings.kind]
+    if type(model) is not expected:
+        raise RunError(f"{folder / 'model.keras'} holds a {type(model).__name__}, but run.json "
+                       f"says kind {settings.kind!r} ({expected.__name__}): the folder mixes "
+                       "two runs; train the model again")
     try:
-        return RunSettings(**metadata.get("settings", {}))
-    except TypeError:  # a setting this version of the course does not know
+        vectorizers = Vectorizers.load(folder)
+    except (OSError, ValueError) as error:
+        raise RunError(f"the vocabulary of {folder} cannot be read ({error}): train the model "
+                       "again") from None
+    sizes = {"source": (len(vectorizers.source_vocab), model.source_vocab_size),
+             "target": (len(vectorizers.target_vocab), model.target_vocab_size)}
+    for side, (in_file, in_model) in sizes.items():
+        if in_file != in_model:
+            raise RunError(f"{folder / (side + '_vocab.json')} has {in_file:,} entries but the "
+                           f"model was trained with {in_model:,}: the vocabulary belongs to "
+                           "another run; copy the whole run folder, or train again")
+    return Run(folder, model, vectorizers, metadata)
+
+
+def _recorded_version(metadata: dict) -> str:
+    versions = metadata.get("versions")
+    return versions.get("course_lib", "?") if isinstance(versions, dict) else "?"
+
+
+def _settings_of(metadata: dict | None) -> RunSettings | None:
+    """The settings a run folder was trained with, or ``None`` if they cannot be read."""
+    if metadata is None:
+        return None
+    try:
+        return RunSettings.from_metadata(metadata)
+    except SettingsError:
         return None
 
 
 def default_folder(kind: str, profile: str | None = None) -> Path:
     """``<models dir>/<kind>`` for the reference (gpu) profile, ``<kind>-<profile>`` otherwise."""
     profile = profile or config.profile()
+    if profile != "custom":
+        config.check_profile(profile)
     return config.models_dir() / (kind if profile == "gpu" else f"{kind}-{profile}")
 
 
@@ -305,18 +597,25 @@ def load_or_train(kind: str, data: PreparedData, folder: str | Path | None = Non
     """Reuse the trained model in ``folder`` if it matches the settings; train it otherwise.
 
     An unfinished run with the same settings (Colab disconnected, Ctrl-C) is resumed
-    from its last completed epoch instead of starting again.
+    from its last completed epoch instead of starting again. A finished run with other
+    settings stays in the folder until the new one has finished.
     """
-    from . import training
-
     settings = settings or RunSettings.for_profile(kind)
+    if settings.kind != kind:
+        raise SettingsError(f"load_or_train({kind!r}, …) was given settings for the "
+                            f"{settings.kind!r} model: pass RunSettings.for_profile({kind!r}) "
+                            f"or settings with kind={kind!r}")
     folder = Path(folder) if folder is not None else default_folder(kind, settings.profile)
-    same = False
-    if (folder / "run.json").exists():
-        metadata = _read_metadata(folder)
-        same = (_settings_of(metadata) == settings
+    check_output_folder(folder, "run folder")
+    if folder.is_dir():
+        _finish_interrupted_publish(folder)
+
+    def matches(metadata):
+        return (_settings_of(metadata) == settings
                 and metadata.get("data_sha256") == data.stats.get("sha256"))
-    if same and metadata.get("status") == "complete":
+
+    finished = _read_metadata(folder) if (folder / "run.json").exists() else None
+    if finished is not None and matches(finished) and finished.get("status") == "complete":
         try:
             run = load_run(folder)
             print(f"Loaded the trained {kind} model from {folder} ({run.metadata['stopped_by']} "
@@ -325,14 +624,11 @@ def load_or_train(kind: str, data: PreparedData, folder: str | Path | None = Non
             return run
         except RunError as error:
             print(f"Could not reuse {folder} ({error}): training anew.")
-    resume = same and training.read_progress(folder) is not None
-    if resume:
-        try:
-            _progress_to_resume(folder, settings, data)
-        except RunError:
-            resume = False
-    if not resume and (folder / "run.json").exists():
-        print(f"The model in {folder} was trained with other settings or data: training anew.")
+    staged = _staged_metadata(folder)
+    resume = staged is not None and matches(staged)
+    if not resume and finished is not None:
+        print(f"The model in {folder} was trained with other settings or data: training anew "
+              "(it stays there until the new model has finished).")
     print(f"{'Resuming' if resume else 'Training'} the {kind} model (profile {settings.profile!r}: "
           f"up to {settings.epochs} epoch(s) until early stopping, "
           f"{settings.max_train_pairs or len(data.train):,} pairs); it is saved to {folder}.")

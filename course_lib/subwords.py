@@ -34,6 +34,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
+from .files import write_text_atomically
+
 #: Marks the last symbol of a word while learning (never written to text).
 WORD_END = "</w>"
 #: Marks a piece that continues into the next one in segmented text.
@@ -135,11 +137,20 @@ class BytePairEncoding:
         return " ".join(piece for word in sentence.split() for piece in self.segment_word(word))
 
     def save(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(self.merges, ensure_ascii=False), encoding="utf-8")
+        write_text_atomically(path, json.dumps(self.merges, ensure_ascii=False))
 
     @classmethod
     def load(cls, path: str | Path) -> BytePairEncoding:
-        return cls(json.loads(Path(path).read_text(encoding="utf-8")))
+        """Read merges saved by :meth:`save`; ``ValueError`` if the file is damaged."""
+        try:
+            merges = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path} is not valid JSON ({error}); it is damaged") from None
+        if not isinstance(merges, list) or not all(
+                isinstance(m, list) and len(m) == 2 and all(isinstance(x, str) for x in m)
+                for m in merges):
+            raise ValueError(f"{path} does not hold byte-pair merges (a list of symbol pairs)")
+        return cls(merges)
 
 
 def join(text: str) -> str:

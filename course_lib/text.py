@@ -30,8 +30,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .config import SEED, TrainConfig
+from .config import SEED, TrainConfig, require_count
 from .data import Pair
+from .files import write_text_atomically
 from .subwords import BytePairEncoding, join
 
 PAD, UNK, START, END = "", "[UNK]", "[start]", "[end]"
@@ -152,7 +153,7 @@ class Vectorizers:
         folder.mkdir(parents=True, exist_ok=True)
         for name, vocab in (("source_vocab.json", self.source_vocab),
                             ("target_vocab.json", self.target_vocab)):
-            (folder / name).write_text(json.dumps(vocab, ensure_ascii=False), encoding="utf-8")
+            write_text_atomically(folder / name, json.dumps(vocab, ensure_ascii=False))
         for name, bpe in (("source_bpe.json", self.source_bpe), ("target_bpe.json", self.target_bpe)):
             if bpe is not None:
                 bpe.save(folder / name)
@@ -167,10 +168,23 @@ class Vectorizers:
             path = folder / name
             if not path.exists():
                 raise FileNotFoundError(f"{path} is missing: this folder holds no saved vocabulary")
-            vocabs.append(json.loads(path.read_text(encoding="utf-8")))
+            vocabs.append(_read_vocabulary(path))
         encodings = [BytePairEncoding.load(folder / name) if (folder / name).exists() else None
                      for name in ("source_bpe.json", "target_bpe.json")]
         return cls(*vocabs, *encodings)
+
+
+def _read_vocabulary(path: Path) -> list[str]:
+    """A saved vocabulary: a JSON list of strings starting with padding and ``[UNK]``."""
+    try:
+        vocabulary = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not valid JSON ({error}); it is damaged") from None
+    if (not isinstance(vocabulary, list) or not all(isinstance(w, str) for w in vocabulary)
+            or vocabulary[:2] != [PAD, UNK] or len(set(vocabulary)) != len(vocabulary)):
+        raise ValueError(f"{path} is not a course vocabulary (a JSON list of distinct words "
+                         "starting with '' and '[UNK]')")
+    return vocabulary
 
 
 # --------------------------------------------------------------------------- tf.data
@@ -208,7 +222,8 @@ def make_dataset(
     shapes. Without it each batch is padded to its own longest sentence.
     ``batch_size`` defaults to ``config.TrainConfig().batch_size``.
     """
-    batch_size = batch_size or TrainConfig().batch_size
+    batch_size = require_count("batch_size", TrainConfig().batch_size if batch_size is None
+                               else batch_size)
     source = vectorizers.source_ids([en for en, _ in pairs])  # ragged (N, None)
     target = vectorizers.target_ids([de for _, de in pairs])  # ragged (N, None)
     # Store padded rectangles plus true lengths; each element is cut back to its length.

@@ -18,7 +18,8 @@ from pathlib import Path
 import keras
 from keras import ops
 
-from .config import TrainConfig
+from .config import TrainConfig, require_count
+from .files import replace_atomically, write_json_atomically
 from .models.base import PACKAGE
 
 
@@ -67,8 +68,11 @@ def compile_model(model: keras.Model, learning_rate: float | None = None,
     :func:`course_lib.text.make_dataset` keeps that set of shapes small.
     """
     defaults = TrainConfig()
+    learning_rate = defaults.learning_rate if learning_rate is None else learning_rate
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate or defaults.learning_rate, clipnorm=5.0),
+        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0),
         loss=masked_loss,
         metrics=[MaskedAccuracy()],
         jit_compile=defaults.jit_compile if jit_compile is None else jit_compile,
@@ -107,9 +111,10 @@ class _KeepProgress(keras.callbacks.Callback):
     """Record per-epoch logs, and (with a ``folder``) everything needed to resume.
 
     After every epoch it writes ``last.keras`` (weights *and* optimizer state) and
-    ``progress.json`` (epochs done, history, learning rate, early-stopping state).
-    Both are written to a temporary name first and then renamed, so a Ctrl-C in the
-    middle of a save never leaves a half-written file.
+    ``progress.json`` (epochs done, history, learning rate, early-stopping state);
+    after every epoch that lowers the validation loss, the best model (``model.keras``).
+    Each file is written to a temporary name first and then renamed, so a Ctrl-C, a
+    kill or a full disk in the middle of a save never leaves a half-written file.
     """
 
     def __init__(self, folder: Path | None, history: dict, stopper, seconds_before: float):
@@ -123,9 +128,9 @@ class _KeepProgress(keras.callbacks.Callback):
             self.logs.setdefault(key, []).append(float(value))
         if self.folder is None:
             return
-        temporary = self.folder / "last.tmp.keras"
-        self.model.save(temporary)
-        temporary.replace(self.folder / LAST_MODEL)
+        if self.stopper.best_epoch == epoch:  # this epoch lowered the validation loss
+            save_model_atomically(self.model, self.folder / BEST_MODEL)
+        save_model_atomically(self.model, self.folder / LAST_MODEL)
         progress = {"epochs_done": epoch + 1, "history": self.logs,
                     "learning_rate": float(ops.convert_to_numpy(
                         self.model.optimizer.learning_rate)),
@@ -156,10 +161,9 @@ class _ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 BEST_MODEL, LAST_MODEL, PROGRESS = "model.keras", "last.keras", "progress.json"
 
 
-def write_json_atomically(path: Path, payload: dict) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(payload, indent=1), encoding="utf-8")
-    temporary.replace(path)
+def save_model_atomically(model: keras.Model, path: Path) -> Path:
+    """``model.save(path)``, but all or nothing (see :func:`course_lib.files.replace_atomically`)."""
+    return replace_atomically(path, model.save)
 
 
 def clear_checkpoints(folder: str | Path) -> None:
@@ -169,11 +173,17 @@ def clear_checkpoints(folder: str | Path) -> None:
 
 
 def read_progress(folder: str | Path) -> dict | None:
-    """The resume state saved by :func:`train` in ``folder``, or ``None``."""
+    """The resume state saved by :func:`train` in ``folder``, or ``None`` (none, or unreadable)."""
     path = Path(folder) / PROGRESS
     if not (path.exists() and (Path(folder) / LAST_MODEL).exists()):
         return None
-    return json.loads(path.read_text(encoding="utf-8"))
+    try:
+        progress = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, OSError):  # written atomically, so only a hand edit can break it
+        return None
+    return progress if isinstance(progress, dict) and "epochs_done" in progress else None
+
+
 
 
 def train(
@@ -194,7 +204,7 @@ def train(
       run, and the weights of the best epoch are restored. The learning rate is
       halved after each epoch without improvement (``ReduceLROnPlateau``).
     * ``folder``: the best model is saved there as ``model.keras`` after every
-      improving epoch, and the resume state (``last.keras``, ``progress.json``)
+      improving epoch (each file written atomically), and the resume state (``last.keras``, ``progress.json``)
       after every epoch. ``resume_from`` (from :func:`read_progress`) continues a
       run whose ``model`` was loaded from ``last.keras``.
     * Ctrl-C ends training cleanly: the best checkpoint (if any) is restored and
@@ -205,8 +215,10 @@ def train(
     is ignored, with a warning.
     """
     defaults = TrainConfig()
-    epochs = epochs or defaults.epochs
-    patience = patience or defaults.patience
+    epochs = require_count("epochs", defaults.epochs if epochs is None else epochs, 1)
+    patience = require_count("patience", defaults.patience if patience is None else patience, 0)
+    if steps_per_epoch is not None:
+        require_count("steps_per_epoch", steps_per_epoch, 1)
     if getattr(model, "optimizer", None) is None:
         compile_model(model, learning_rate)
     elif learning_rate is not None:
@@ -232,10 +244,6 @@ def train(
         stopper,
         progress,  # after the stopper, so it saves the stopper's updated state
     ]
-    if folder is not None:
-        callbacks.insert(0, keras.callbacks.ModelCheckpoint(
-            str(folder / BEST_MODEL), monitor="val_loss", save_best_only=True,
-            initial_value_threshold=stopper_state["best"] if stopper_state else None))
     initial_epoch = resume_from.get("epochs_done", 0)
     start = time.perf_counter()
     stopped_by = "max_epochs"

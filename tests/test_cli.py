@@ -259,7 +259,7 @@ def test_sigint_mid_epoch_leaves_a_run_that_is_not_used_as_trained(tmp_path):
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=env, preexec_fn=lambda: signal.signal(signal.SIGINT,
                                                                          signal.SIG_DFL))
-    progress = folder / "progress.json"
+    progress = folder / "unfinished" / "progress.json"
     deadline = time.monotonic() + 300
     while not progress.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -268,25 +268,32 @@ def test_sigint_mid_epoch_leaves_a_run_that_is_not_used_as_trained(tmp_path):
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err[-2000:]
-    meta = json.loads((folder / "run.json").read_text())
+    meta = json.loads((folder / "unfinished" / "run.json").read_text())
     assert meta["status"] == "interrupted" and meta["stopped_by"] == "interrupted"
+    assert not (folder / "run.json").exists()  # nothing marks the folder as a finished run
     assert json.loads(progress.read_text())["epochs_done"] == 1
-    assert "--resume" in err
+    hint = f"python -m course_lib train --out {folder} --resume"
+    assert hint in err
 
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("I am hungry.\tIch habe Hunger.\n", encoding="utf-8")
     for command in (["translate", str(folder), "I am hungry."],
-                    ["evaluate", str(folder), "--pairs", str(tmp_path / "none.tsv")]):
+                    ["evaluate", str(folder), "--pairs", str(pairs)]):
         result = subprocess.run([sys.executable, "-m", "course_lib", *command],
                                 capture_output=True, text=True, timeout=120, env=env)
         assert result.returncode == 2, result.stderr
-        assert "did not finish" in result.stderr and "--resume" in result.stderr
+        assert "has not finished" in result.stderr and hint in result.stderr
 
-    resumed = subprocess.run(args + ["--resume"], capture_output=True, text=True, timeout=600,
-                             env=env)
+    # The hint, exactly as printed: the run keeps the settings it was started with.
+    resumed = subprocess.run([sys.executable, "-m", "course_lib", *hint.split()[3:]],
+                             capture_output=True, text=True, timeout=600, env=env)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "Resuming" in resumed.stdout
     meta = json.loads((folder / "run.json").read_text())
     assert meta["status"] == "complete" and meta["epochs_run"] >= 2
+    assert meta["settings"]["units"] == 16 and meta["settings"]["max_train_pairs"] == 60000
     assert len(meta["history"]["val_loss"]) == meta["epochs_run"]
+    assert not (folder / "unfinished").exists()
 
 
 def test_a_new_run_clears_an_earlier_runs_checkpoints(capsys, tmp_path, tiny_corpus):
@@ -308,12 +315,15 @@ def test_sigterm_takes_the_interrupted_path():
 
     with pytest.raises(KeyboardInterrupt, match="SIGTERM"):
         cli.stop_training(signal.SIGTERM, None)
-    previous = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)
+    previous = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT),
+                signal.getsignal(signal.SIGHUP))
     try:
         signal.signal(signal.SIGINT, signal.SIG_IGN)   # as in a job started with `&`
         cli._stop_cleanly_on_signals()
         assert signal.getsignal(signal.SIGTERM) is cli.stop_training
+        assert signal.getsignal(signal.SIGHUP) is cli.stop_training  # the terminal was closed
         assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
     finally:
         signal.signal(signal.SIGTERM, previous[0])
         signal.signal(signal.SIGINT, previous[1])
+        signal.signal(signal.SIGHUP, previous[2])

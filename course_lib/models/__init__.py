@@ -52,8 +52,13 @@ def build_model(kind: str, source_vocab_size: int, target_vocab_size: int,
     if kind not in MODEL_KINDS:
         raise ValueError(f"unknown model kind {kind!r}; choose one of {sorted(MODEL_KINDS)}")
     sizes = config.ModelConfig()
-    model = MODEL_KINDS[kind](source_vocab_size, target_vocab_size,
-                              embedding_dim or sizes.embedding_dim, units or sizes.units,
+    embedding_dim = sizes.embedding_dim if embedding_dim is None else embedding_dim
+    units = sizes.units if units is None else units
+    for name, value in (("source_vocab_size", source_vocab_size),
+                        ("target_vocab_size", target_vocab_size),
+                        ("embedding_dim", embedding_dim), ("units", units)):
+        config.require_count(name, value)
+    model = MODEL_KINDS[kind](source_vocab_size, target_vocab_size, embedding_dim, units,
                               **kwargs)
     model.build()
     return model

@@ -102,23 +102,31 @@ class CachedAttention(layers.MultiHeadAttention):
 
     ``project_keys_values`` turns inputs into per-head keys and values once;
     ``attend_projected`` lets new queries attend to keys and values projected earlier.
-    Both reuse the layer's own projection weights and attention function, so they
-    compute exactly what ``call`` computes.
+    Both use the layer's own projections (its public ``query_dense``, ``key_dense``,
+    ``value_dense`` and ``output_dense`` sub-layers) and scaled dot-product attention
+    written out here, so they compute what ``call`` computes at inference (a test
+    checks this) without relying on Keras' private methods.
     """
 
     def project_keys_values(self, inputs):
         """inputs (batch, S, d) → keys (batch, S, heads, d_k), values (batch, S, heads, d_k)."""
-        return self._key_dense(inputs), self._value_dense(inputs)
+        return self.key_dense(inputs), self.value_dense(inputs)
 
     def attend_projected(self, query_inputs, keys, values, mask):
         """query_inputs (batch, T, d); mask (batch, T, S) bool, True = may attend.
 
         Returns the output (batch, T, d) and the weights (batch, heads, T, S).
         """
-        queries = self._query_dense(query_inputs)                             # (batch, T, h, d_k)
-        output, weights = self._compute_attention(queries, keys, values, attention_mask=mask,
-                                                  training=False, return_attention_scores=True)
-        return self._output_dense(output), weights
+        queries = self.query_dense(query_inputs)                              # (batch, T, h, d_k)
+        d_k = ops.shape(keys)[-1]
+        queries = queries / ops.sqrt(ops.cast(d_k, queries.dtype))
+        scores = ops.einsum("bthd,bshd->bhts", queries, keys)                 # (batch, h, T, S)
+        allowed = ops.expand_dims(mask, axis=1)                               # (batch, 1, T, S)
+        scores = ops.where(allowed, scores, ops.cast(-1e9 if scores.dtype == "float32"
+                                                      else -3e4, scores.dtype))
+        weights = ops.softmax(scores, axis=-1)                                # (batch, h, T, S)
+        output = ops.einsum("bhts,bshd->bthd", weights, values)               # (batch, T, h, d_k)
+        return self.output_dense(output), weights
 
 
 def _feed_forward(depth: int, width: int, name: str) -> keras.Sequential:
@@ -250,11 +258,15 @@ class TransformerSeq2Seq(keras.Model):
         defaults = config.TransformerConfig()
         self.source_vocab_size, self.target_vocab_size = source_vocab_size, target_vocab_size
         self.embedding_dim, self.units = embedding_dim, units
-        self.heads = heads or defaults.heads
-        self.num_layers = num_layers or defaults.layers
-        self.ffn_width = ffn_width or defaults.ffn_multiplier * units
+        def given_or_default(name, value, default):
+            return config.require_count(name, default if value is None else value)
+
+        self.heads = given_or_default("heads", heads, defaults.heads)
+        self.num_layers = given_or_default("num_layers", num_layers, defaults.layers)
+        self.ffn_width = given_or_default("ffn_width", ffn_width, defaults.ffn_multiplier * units)
         self.dropout = defaults.dropout if dropout is None else dropout
-        self.max_target_length = max_target_length or defaults.max_target_length
+        self.max_target_length = given_or_default("max_target_length", max_target_length,
+                                                  defaults.max_target_length)
         sizes = (units, self.heads, self.ffn_width, self.dropout)
         self.source_embedding = PositionalEmbedding(source_vocab_size, units, name="source_embedding")
         self.target_embedding = PositionalEmbedding(target_vocab_size, units, name="target_embedding")
