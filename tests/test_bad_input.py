@@ -122,6 +122,40 @@ def test_an_output_folder_that_is_a_file(capsys, tmp_path, tiny_corpus, command)
     assert code == 2 and "is a file" in err
 
 
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux's read-only /proc")
+@pytest.mark.parametrize("command", ["train", "demo", "data", "evaluate", "translate"])
+def test_an_output_path_that_cannot_be_written(capsys, finished, tmp_path, tiny_corpus, command):
+    """/proc refuses new files even to root, so this holds on CI (which runs as root) too."""
+    read_only = Path("/proc/nmt-course-output")
+    argv = {"train": ["train", "--model", "baseline", "--out", read_only, "--source", tiny_corpus],
+            "demo": ["demo", "--out", read_only, "--source", tiny_corpus],
+            "data": ["data", "--export", read_only, "--source", tiny_corpus],
+            "evaluate": ["evaluate", finished["attention"], "--pairs", _pairs(tmp_path),
+                         "--out", read_only / "t.tsv"],
+            "translate": ["translate", finished["attention"], "Tom is happy.", "--heatmap",
+                          read_only / "h.png"]}[command]
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and "is not writable" in err and "Traceback" not in err
+    assert out == ""  # refused before any work: nothing was trained, prepared or translated
+
+
+def test_ctrl_c_during_start_up_is_exit_130_without_a_traceback(capsys, copy_of, tiny_corpus,
+                                                                 monkeypatch):
+    import course_lib.data
+
+    folder = copy_of()
+    before = fingerprint(folder)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(course_lib.data, "prepare_data", interrupted)
+    code, _, err = run_cli(capsys, "train", "--model", "baseline", "--out", folder,
+                           "--source", tiny_corpus)
+    assert code == 130 and err.strip() == "interrupted"
+    assert fingerprint(folder) == before
+
+
 def test_a_corpus_too_small_for_a_validation_split(capsys, copy_of, tmp_path):
     folder = copy_of()
     before = fingerprint(folder)
@@ -376,6 +410,23 @@ def test_retraining_a_finished_folder_then_ctrl_c_keeps_the_finished_run(capsys,
     assert "Resuming" in out
     assert not (folder / runs.UNFINISHED).exists()
     assert runs.load_run(folder).model.units == 24
+
+
+def test_resume_when_no_epoch_had_finished_starts_with_the_runs_settings(capsys, tmp_path,
+                                                                          tiny_corpus,
+                                                                          monkeypatch):
+    folder = tmp_path / "run"
+    _interrupt_in_epoch(monkeypatch, 0)
+    code, _, err = run_cli(capsys, "train", "--model", "baseline", "--out", folder,
+                           "--source", tiny_corpus, *TINY, "--units", "12")
+    assert code == 130 and "--resume" in err
+    code, _, err = run_cli(capsys, "translate", folder, "Tom is happy.")
+    assert code == 2 and "has not finished" in err and "after 0 epoch(s)" in err
+    monkeypatch.undo()
+    code, out, err = run_cli(capsys, "train", "--out", folder, "--resume", "--source", tiny_corpus)
+    assert code == 0, err
+    assert "No epoch of the run" in out
+    assert runs.load_run(folder).metadata["settings"]["units"] == 12
 
 
 def test_a_second_training_into_a_locked_folder_is_refused(capsys, copy_of, tiny_corpus):

@@ -19,6 +19,10 @@ colab_constraints = importlib.util.module_from_spec(_spec)
 sys.modules["colab_constraints"] = colab_constraints
 _spec.loader.exec_module(colab_constraints)
 
+_release_spec = importlib.util.spec_from_file_location("release", ROOT / "tools" / "release.py")
+release = importlib.util.module_from_spec(_release_spec)
+_release_spec.loader.exec_module(release)
+
 _lock_spec = importlib.util.spec_from_file_location("binder_lock", ROOT / "tools" / "binder_lock.py")
 binder_lock = importlib.util.module_from_spec(_lock_spec)
 _lock_spec.loader.exec_module(binder_lock)
@@ -105,7 +109,7 @@ def test_binder_lock_pins_every_dependency_within_pyproject_bounds():
 
 
 def test_binder_lock_uses_the_cpu_build_and_binders_python():
-    assert "tensorflow-cpu>=2.16" in binder_lock.requirements()
+    assert "tensorflow-cpu>=2.16.1" in binder_lock.requirements()
     assert binder_lock.python_version() == "3.11"
 
 
@@ -128,3 +132,70 @@ def test_changelog_and_citation_name_the_release():
     root = Path(__file__).resolve().parents[1]
     assert f"## v{version}" in (root / "CHANGELOG.md").read_text(encoding="utf-8")
     assert f"version: {version}" in (root / "CITATION.cff").read_text(encoding="utf-8")
+
+
+def test_the_notebooks_install_the_library_they_were_written_for():
+    """No notebook on main installs a library older than the code it calls.
+
+    The set-up cells install the tag ``config.RELEASE``; release.json records what that
+    release holds (course_lib/, pyproject's [project] table, every notebook's code
+    cells). Any change to them since needs a new release: ``python tools/release.py X.Y.Z``.
+    """
+    from course_lib import config
+
+    manifest = release.recorded(ROOT)
+    assert manifest["release"] == config.RELEASE, (
+        f"release.json records {manifest['release']} but config.RELEASE is {config.RELEASE}: "
+        "cut releases with tools/release.py, not by hand")
+    changes = release.drift(ROOT)
+    assert not changes, (
+        f"course_lib/ or the notebooks changed since release {config.RELEASE}, which the "
+        "notebooks install on Colab:\n  " + "\n  ".join(changes[:20]) +
+        "\nCut a release (CONTRIBUTING.md): python tools/release.py <next version>")
+    for folder in release.NOTEBOOK_FOLDERS:
+        for path in sorted((ROOT / folder).glob("*.ipynb")):
+            assert config.PIP_INSTALL_URL in path.read_text(encoding="utf-8"), (
+                f"{path.name}'s set-up cell does not install {config.PIP_INSTALL_URL}")
+
+
+def test_the_release_check_notices_a_change(tmp_path):
+    import shutil
+
+    for name in ("course_lib", "solutions", "chapters"):
+        shutil.copytree(ROOT / name, tmp_path / name,
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", release.MANIFEST):
+        shutil.copy(ROOT / name, tmp_path / name)
+    assert release.drift(tmp_path) == []
+    with open(tmp_path / "course_lib" / "runs.py", "a", encoding="utf-8") as handle:
+        handle.write("\n# a change after the release\n")
+    notebook = tmp_path / "chapters" / "05_attention.ipynb"
+    notebook.write_text(notebook.read_text(encoding="utf-8").replace(
+        "load_or_train", "load_or_train_v2", 1), encoding="utf-8")
+    assert release.drift(tmp_path) == ["changed: chapters/05_attention.ipynb (code cells)",
+                                       "changed: course_lib/runs.py"]
+
+
+def test_the_lowest_versions_file_pins_pyprojects_lower_bounds():
+    """constraints/lowest.txt is the lowest-direct resolution that .ci/run tests against."""
+    from packaging.requirements import Requirement
+
+    pins = {}
+    for line in (ROOT / "constraints" / "lowest.txt").read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, version = line.split("==")
+            pins[name.strip()] = version.strip()
+    bounds = {}
+    for text in _pyproject()["project"]["dependencies"]:
+        requirement = Requirement(text)
+        lower = [spec.version for spec in requirement.specifier if spec.operator == ">="]
+        assert lower, f"{text}: every dependency needs a lower bound"
+        bounds[requirement.name] = lower[0]
+    assert set(pins) == set(bounds)
+    from packaging.version import Version
+
+    for name, lower in bounds.items():
+        assert Version(pins[name]) == Version(lower), (
+            f"constraints/lowest.txt pins {name}=={pins[name]}; pyproject's lower bound is {lower}")
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+    assert "-c constraints/lowest.txt" in ci
