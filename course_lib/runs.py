@@ -614,7 +614,12 @@ def load_or_train(kind: str, data: PreparedData, folder: str | Path | None = Non
         return (_settings_of(metadata) == settings
                 and metadata.get("data_sha256") == data.stats.get("sha256"))
 
-    finished = _read_metadata(folder) if (folder / "run.json").exists() else None
+    finished = None
+    if (folder / "run.json").exists():
+        try:
+            finished = _read_metadata(folder)
+        except RunError as error:
+            print(f"The run in {folder} cannot be used ({error}).")
     if finished is not None and matches(finished) and finished.get("status") == "complete":
         try:
             run = load_run(folder)

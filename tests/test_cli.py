@@ -251,7 +251,7 @@ def test_sigint_mid_epoch_leaves_a_run_that_is_not_used_as_trained(tmp_path):
     folder = tmp_path / "run"
     args = [sys.executable, "-m", "course_lib", "train", "--model", "attention", "--out",
             str(folder), "--units", "16", "--embedding-dim", "8", "--source-vocab", "500",
-            "--target-vocab", "500", "--epochs", "3", "--max-pairs", "60000",
+            "--target-vocab", "500", "--epochs", "2", "--max-pairs", "60000",
             "--batch-size", "32", "--no-xla"]
     env = {**os.environ, "COURSE_PROFILE": "quick"}
     # A shell running us in the background starts us with SIGINT ignored, and Python keeps
