@@ -430,13 +430,28 @@ def test_resume_when_no_epoch_had_finished_starts_with_the_runs_settings(capsys,
 
 
 def test_a_second_training_into_a_locked_folder_is_refused(capsys, copy_of, tiny_corpus):
+    """Another process trains into the folder: refused, named; a killed holder frees it."""
+    import subprocess
+    import sys
+
     folder = copy_of()
     before = fingerprint(folder)
-    with runs.locked(folder):  # as a training in another process holds it
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from course_lib import runs\n"
+         "with runs.locked(__import__('pathlib').Path(sys.argv[1])):\n"
+         "    print('locked', flush=True); time.sleep(600)", str(folder)],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
         code, _, err = run_cli(capsys, "train", "--model", "baseline", "--out", folder,
                                "--source", tiny_corpus, *TINY)
-    assert code == 2 and "is being trained right now by process" in err
-    assert fingerprint(folder) == before
+        assert code == 2 and f"is being trained right now by process {holder.pid}" in err
+        assert fingerprint(folder) == before
+    finally:
+        holder.kill()  # a crash: the OS releases the lock with the process
+        holder.wait()
+    with runs.locked(folder):
+        pass
 
 
 def test_a_crash_while_saving_leaves_the_old_file(tmp_path):
