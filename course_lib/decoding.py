@@ -8,8 +8,8 @@ its *own* previous prediction at every step ("free-running" decoding)::
             token = argmax(logits)            (greedy)
     until every sentence has produced [end] or max_length is reached
 
-Both models offer ``encode`` / ``decode_step`` (see :mod:`course_lib.models`), so
-the same search code serves the baseline and the attention models.
+Every model kind offers ``encode`` / ``decode_step`` (see :mod:`course_lib.models`),
+so the same search code serves the baseline, the attention models and the Transformer.
 """
 
 from __future__ import annotations

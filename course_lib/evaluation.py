@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics, significance
+from .corpus import parse_line
 from .data import group_by_source, normalize
 from .files import check_output_file, read_text_lines
 from .text import UNK
@@ -47,9 +48,9 @@ def read_pairs_file(path: str | Path) -> list[tuple[str, str]]:
         raise PairsFileError(str(error)) from None
     pairs, bad = [], []
     for number, line in enumerate(lines, start=1):
-        fields = line.split("\t")
-        if len(fields) in (2, 3) and fields[0].strip() and fields[1].strip():
-            pairs.append((fields[0], fields[1]))
+        parsed = parse_line(line)  # the corpus reader's rule: 2 or 3 fields, both sides non-empty
+        if isinstance(parsed, tuple):
+            pairs.append(parsed)
         elif line.strip():
             bad.append(number)
     if bad:

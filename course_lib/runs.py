@@ -463,14 +463,11 @@ def select_pairs(pairs: list, max_source_length: int | None = None,
     A random sample (not the first N lines) matters: the corpus file is sorted by
     sentence length, so its first lines are all two-word phrases.
     """
-    import numpy as np
+    from .significance import seeded_sample
 
     if max_source_length is not None:
         pairs = [p for p in pairs if len(p[0].split()) <= max_source_length]
-    if max_pairs is not None and max_pairs < len(pairs):
-        chosen = np.random.default_rng(seed).choice(len(pairs), size=max_pairs, replace=False)
-        pairs = [pairs[i] for i in sorted(chosen)]
-    return pairs
+    return seeded_sample(pairs, max_pairs, seed)[0]
 
 
 def save_run(run: Run, folder: str | Path) -> Path:

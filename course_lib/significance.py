@@ -18,8 +18,12 @@ Two uses:
   the difference B − A is much narrower than two separate intervals suggest.
 
 Koehn, P. (2004). *Statistical Significance Tests for Machine Translation
-Evaluation.* EMNLP. sacrebleu implements the same paired test
-(``sacrebleu --paired-bs``); our tests compare the two.
+Evaluation.* EMNLP. sacrebleu's ``--paired-bs`` draws the same resamples (with the
+same seed), and our tests check that its system means and intervals equal ours. Its
+p-value is a different statistic, though: two-sided, from the absolute differences
+centred on their mean, with one added to the count —
+``(#{|Δ_b| − mean|Δ| > |Δ|} + 1) / (samples + 1)`` — where ours is Koehn's one-sided
+share of resamples in which B is not better than A. The two p-values differ.
 """
 
 from __future__ import annotations

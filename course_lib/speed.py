@@ -1,12 +1,13 @@
-"""Speed of the four decoders: train-step time, tokens per second, greedy decoding.
+"""Speed of the five model variants: train-step time, tokens per second, greedy decoding.
 
 Used by ``benchmarks/attention_speed.py`` (command line) and chapter 5 (notebook).
 Measured on synthetic batches of fixed shape, so every variant does the same work:
 
 * ``baseline``        encoder–decoder without attention (chapter 2);
-* ``bahdanau``        our Bahdanau decoder: keys ``W·h_j`` projected once per batch;
+* ``bahdanau``        our Bahdanau decoder: keys ``U_a·h_j`` projected once per batch;
 * ``bahdanau_naive``  the same model recomputing the keys at every decoder step;
-* ``luong``           attention after the GRU (the GRU runs fused over all steps).
+* ``luong``           attention after the GRU (the GRU runs fused over all steps);
+* ``transformer``     chapter 7's encoder–decoder, same width, with a key/value cache.
 """
 
 from __future__ import annotations

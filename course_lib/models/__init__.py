@@ -1,4 +1,4 @@
-"""Encoder–decoder models: the baseline, Bahdanau attention and its variants.
+"""Encoder–decoder models: the baseline, Bahdanau attention and its variants, the Transformer.
 
 >>> model = build_model("attention", source_vocab_size=8000, target_vocab_size=10000)
 
