@@ -23,6 +23,9 @@ import pytest
 
 from course_lib import cli, runs, training
 
+#: Behaviour of the command line and the run folders, not of library versions: once per CI run.
+pytestmark = pytest.mark.once
+
 TINY = ["--units", "16", "--embedding-dim", "8", "--source-vocab", "60", "--target-vocab", "60",
         "--epochs", "2", "--batch-size", "32", "--no-xla"]
 

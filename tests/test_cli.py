@@ -11,6 +11,10 @@ import pytest
 from course_lib.cli import main
 from course_lib.runs import FORMAT_VERSION
 
+#: End to end through the command line, on the library code the unit tests cover: run once
+#: per CI run (README command 2), not again under Colab's or the lowest versions.
+pytestmark = pytest.mark.once
+
 TINY = ["--units", "16", "--embedding-dim", "8", "--source-vocab", "60", "--target-vocab", "60",
         "--epochs", "2", "--batch-size", "32"]
 
