@@ -505,7 +505,10 @@ def load_run(folder: str | Path) -> Run:
     """
     import keras
 
-    from . import models
+    from . import (
+        models,
+        training,  # noqa: F401  (registers the loss and metric the saved model was compiled with)
+    )
     from .text import Vectorizers
 
     folder = Path(folder)

@@ -358,6 +358,19 @@ def test_translate_a_pandas_series_by_position_not_by_label(finished):
         assert [t.text for t in got] == expected
 
 
+def test_a_fresh_process_loads_a_finished_run(finished):
+    """``translate`` in a new interpreter: every class and function the model was saved with
+    (layers, the masked loss, the metric) is registered by loading the run, not by luck."""
+    import subprocess
+    import sys
+
+    for kind, folder in finished.items():
+        result = subprocess.run([sys.executable, "-m", "course_lib", "translate", str(folder),
+                                 "Tom is happy."], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, f"{kind}: {result.stderr[-1500:]}"
+        assert result.stdout.strip()
+
+
 def test_the_package_version_is_the_release():
     import tomllib
 
