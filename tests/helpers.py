@@ -138,3 +138,15 @@ def overfit(model, vectorizers: Vectorizers, pairs: list[tuple[str, str]], steps
             learning_rate: float = 0.03) -> float:
     """Train ``model`` on ``pairs`` for ``steps`` steps; returns the last loss."""
     return trainer(model, vectorizers, pairs, learning_rate)(steps)
+
+
+def run_cli(capsys, *argv):
+    """``python -m course_lib ARGV`` in-process: (exit code, stdout, stderr)."""
+    from course_lib.cli import main
+
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exit_:  # argparse's errors exit (code 2) before main returns
+        code = exit_.code
+    out, err = capsys.readouterr()
+    return code, out, err

@@ -20,6 +20,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import run_cli
 
 from course_lib import cli, runs, training
 
@@ -28,15 +29,6 @@ pytestmark = pytest.mark.once
 
 TINY = ["--units", "16", "--embedding-dim", "8", "--source-vocab", "60", "--target-vocab", "60",
         "--epochs", "2", "--batch-size", "32", "--no-xla"]
-
-
-def run_cli(capsys, *argv):
-    try:
-        code = cli.main([str(a) for a in argv])
-    except SystemExit as exit_:  # argparse's errors exit (code 2) before main returns
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def fingerprint(folder: Path) -> dict:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from helpers import run_cli
 
 from course_lib.cli import main
 from course_lib.runs import FORMAT_VERSION
@@ -17,12 +18,6 @@ pytestmark = pytest.mark.once
 
 TINY = ["--units", "16", "--embedding-dim", "8", "--source-vocab", "60", "--target-vocab", "60",
         "--epochs", "2", "--batch-size", "32"]
-
-
-def run_cli(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
