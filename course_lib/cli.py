@@ -77,7 +77,8 @@ TRAIN_OPTIONS = {"epochs": "--epochs", "max_train_pairs": "--max-pairs", "units"
                  "embedding_dim": "--embedding-dim", "source_vocab": "--source-vocab",
                  "target_vocab": "--target-vocab", "batch_size": "--batch-size",
                  "jit_compile": "--xla", "subword_merges": "--subword-merges",
-                 "kind": "--model", "profile": "--profile"}
+                 "dropout": "--dropout", "label_smoothing": "--label-smoothing",
+                 "readout": "--readout", "kind": "--model", "profile": "--profile"}
 
 
 def _train_settings(args):
@@ -88,7 +89,9 @@ def _train_settings(args):
     given = {"epochs": args.epochs, "max_train_pairs": args.max_pairs, "units": args.units,
              "embedding_dim": args.embedding_dim, "source_vocab": args.source_vocab,
              "target_vocab": args.target_vocab, "batch_size": args.batch_size,
-             "jit_compile": args.xla, "subword_merges": args.subword_merges}
+             "jit_compile": args.xla, "subword_merges": args.subword_merges,
+             "dropout": args.dropout, "label_smoothing": args.label_smoothing,
+             "readout": args.readout}
     given = {key: value for key, value in given.items() if value is not None}
     if args.resume:
         try:
@@ -358,6 +361,23 @@ def whole_number(minimum: int):
 positive = whole_number(1)
 
 
+def fraction(text: str) -> float:
+    """An argparse type: a number from 0 up to (not including) 1 (a rate, a smoothing ε)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 up to (not including) 1, got {value}")
+    return value
+
+
+fraction.__name__ = "number in [0, 1)"
+
+#: The readout nonlinearities (``course_lib.models.base.READOUTS``; no TensorFlow import here).
+READOUTS = ("tanh", "maxout")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with its errors on one line (and exit code 2) like the course's own."""
 
@@ -405,6 +425,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="use byte-pair-encoding subwords with N merges per language "
                         "(Sennrich et al. 2016) instead of whole words")
     p.add_argument("--batch-size", type=positive)
+    p.add_argument("--dropout", type=fraction, help="dropout rate (default: the profile's)")
+    p.add_argument("--label-smoothing", type=fraction, metavar="EPSILON",
+                   help="label smoothing ε (default: the profile's)")
+    p.add_argument("--readout", choices=list(READOUTS),
+                   help="the recurrent decoders' readout nonlinearity (default: tanh)")
     p.add_argument("--quick", action="store_true", help="same as --profile quick")
     p.add_argument("--source", help=source_help)
     p.set_defaults(func=cmd_train)

@@ -41,7 +41,8 @@ from .files import check_output_folder, sha256, write_json_atomically
 
 #: Bumped when the folder layout or model classes change incompatibly.
 #: 2: Cho et al. baseline, paper-named attention weights, run status and resume state.
-FORMAT_VERSION = 2
+#: 3: readouts with a nonlinearity, dropout, label smoothing (course_lib 0.5.0).
+FORMAT_VERSION = 3
 REQUIRED_FILES = ("model.keras", "source_vocab.json", "target_vocab.json", "run.json")
 #: The subfolder that holds a training in progress (see the module docstring).
 UNFINISHED = "unfinished"
@@ -91,12 +92,15 @@ class RunSettings:
     embedding_dim: int = config.ModelConfig.embedding_dim
     units: int = config.ModelConfig.units
     subword_merges: int | None = config.ModelConfig.subword_merges
+    readout: str = config.ModelConfig.readout
+    dropout: float = config.ModelConfig.dropout
     epochs: int = config.TrainConfig.epochs
     batch_size: int = config.TrainConfig.batch_size
     max_train_pairs: int | None = None   # a seeded random sample of the training split
     max_source_length: int | None = None  # keep only pairs whose English has ≤ this many tokens
     patience: int = config.TrainConfig.patience
     learning_rate: float = config.TrainConfig.learning_rate
+    label_smoothing: float = config.TrainConfig.label_smoothing
     jit_compile: bool = config.TrainConfig.jit_compile
     mixed_precision: bool = config.TrainConfig.mixed_precision
     seed: int = config.SEED
@@ -128,6 +132,15 @@ class RunSettings:
         rate = self.learning_rate
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < 10:
             problems.append(f"learning_rate must be a number between 0 and 10, got {rate!r}")
+        for name in ("dropout", "label_smoothing"):
+            try:
+                config.require_fraction(name, getattr(self, name))
+            except config.ConfigError as error:
+                problems.append(str(error))
+        from .models import READOUTS
+
+        if self.readout not in READOUTS:
+            problems.append(f"readout must be one of {', '.join(READOUTS)}, got {self.readout!r}")
         for name in ("jit_compile", "mixed_precision"):
             if not isinstance(getattr(self, name), bool):
                 problems.append(f"{name} must be true or false, got {getattr(self, name)!r}")
@@ -376,8 +389,10 @@ def _train(data, settings, out, verbose, progress, strategy):
             else:
                 model = models.build_model(settings.kind, len(vectorizers.source_vocab),
                                            len(vectorizers.target_vocab), settings.embedding_dim,
-                                           settings.units)
-                training.compile_model(model, settings.learning_rate, settings.jit_compile)
+                                           settings.units, settings.dropout,
+                                           **_readout_option(settings))
+                training.compile_model(model, settings.learning_rate, settings.jit_compile,
+                                       settings.label_smoothing)
         if staging is not None:
             vectorizers.save(staging)
             _write_metadata(staging, {**started, "status": "running",
@@ -410,6 +425,14 @@ def _train(data, settings, out, verbose, progress, strategy):
         else:
             save_run(run, out)
     return run
+
+
+def _readout_option(settings: RunSettings) -> dict:
+    """``{"readout": …}`` for a recurrent kind; nothing for the Transformer (it has none)."""
+    from .models import MODEL_KINDS, RecurrentTranslationModel
+
+    recurrent = issubclass(MODEL_KINDS[settings.kind], RecurrentTranslationModel)
+    return {"readout": settings.readout} if recurrent else {}
 
 
 def settings_to_resume(folder: str | Path, **given) -> RunSettings:

@@ -8,6 +8,7 @@ import pytest
 from helpers import tiny_model, tiny_pairs, tiny_vectorizers
 
 from course_lib import training
+from course_lib.config import TrainConfig
 from course_lib.text import make_dataset
 from course_lib.training import MaskedAccuracy, compile_model, masked_loss, train
 
@@ -117,7 +118,11 @@ def _assert_same_weights(a, b):
 def test_compile_model_uses_masked_loss_and_accuracy(data):
     vec, _, _ = data
     model = compile_model(tiny_model("baseline", vec), learning_rate=0.01)
-    assert model.loss is masked_loss
+    assert isinstance(model.loss, training.MaskedLoss)
+    assert model.loss.label_smoothing == TrainConfig().label_smoothing
+    assert float(compile_model(tiny_model("baseline", vec), label_smoothing=0.0).loss(
+        np.array([[3, 0]]), np.eye(4, dtype="float32")[None, :2] * 5)) == pytest.approx(
+        float(masked_loss(np.array([[3, 0]]), np.eye(4, dtype="float32")[None, :2] * 5)))
     assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.01)
     assert model.optimizer.clipnorm == 5.0
 

@@ -24,7 +24,14 @@ from .attention import (
     NaiveBahdanauDecoder,
     masked_softmax,
 )
-from .base import DecoderLayer, Encoder, Readout, TranslationModel
+from .base import (
+    READOUTS,
+    DecoderLayer,
+    Encoder,
+    Readout,
+    RecurrentTranslationModel,
+    TranslationModel,
+)
 from .baseline import BaselineDecoder, BaselineSeq2Seq, OwnPredictionSamplingSeq2Seq
 from .transformer import (
     CachedAttention,
@@ -47,19 +54,31 @@ MAIN_KINDS = config.MAIN_KINDS
 
 def build_model(kind: str, source_vocab_size: int, target_vocab_size: int,
                 embedding_dim: int | None = None, units: int | None = None,
-                **kwargs) -> TranslationModel | TransformerSeq2Seq:
-    """Create (and build) a model of the given kind (see ``MODEL_KINDS``)."""
+                dropout: float | None = None, readout: str | None = None,
+                **kwargs) -> TranslationModel:
+    """Create (and build) a model of the given kind (see ``MODEL_KINDS``).
+
+    Sizes, ``dropout`` and the recurrent decoders' ``readout`` nonlinearity default to
+    :class:`course_lib.config.ModelConfig` (the Transformer has no readout setting).
+    """
     if kind not in MODEL_KINDS:
         raise ValueError(f"unknown model kind {kind!r}; choose one of {sorted(MODEL_KINDS)}")
-    sizes = config.ModelConfig()
-    embedding_dim = sizes.embedding_dim if embedding_dim is None else embedding_dim
-    units = sizes.units if units is None else units
+    defaults = config.ModelConfig()
+    embedding_dim = defaults.embedding_dim if embedding_dim is None else embedding_dim
+    units = defaults.units if units is None else units
+    dropout = defaults.dropout if dropout is None else dropout
     for name, value in (("source_vocab_size", source_vocab_size),
                         ("target_vocab_size", target_vocab_size),
                         ("embedding_dim", embedding_dim), ("units", units)):
         config.require_count(name, value)
-    model = MODEL_KINDS[kind](source_vocab_size, target_vocab_size, embedding_dim, units,
-                              **kwargs)
+    config.require_fraction("dropout", dropout)
+    model_class = MODEL_KINDS[kind]
+    if issubclass(model_class, RecurrentTranslationModel):
+        kwargs["readout"] = defaults.readout if readout is None else readout
+    elif readout is not None:
+        raise ValueError(f"the {kind} model has no readout setting (got readout={readout!r})")
+    model = model_class(source_vocab_size, target_vocab_size, embedding_dim, units,
+                        dropout=dropout, **kwargs)
     model.build()
     return model
 
@@ -70,5 +89,6 @@ __all__ = ["AttentionSeq2Seq", "BahdanauAttention", "BahdanauDecoder", "Baseline
            "TransformerEncoderLayer", "TransformerSeq2Seq", "causal_mask", "positional_encoding", "DecoderLayer", "Encoder", "FixedQueryAttentionSeq2Seq",
            "FixedQueryBahdanauDecoder", "LuongStyleDecoder", "LuongStyleSeq2Seq", "MAIN_KINDS",
            "MODEL_KINDS", "NaiveAttentionSeq2Seq", "NaiveBahdanauDecoder",
-           "OwnPredictionSamplingSeq2Seq", "Readout", "TranslationModel", "build_model",
+           "OwnPredictionSamplingSeq2Seq", "READOUTS", "Readout", "RecurrentTranslationModel",
+           "TranslationModel", "build_model",
            "masked_softmax"]

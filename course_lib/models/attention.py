@@ -18,7 +18,14 @@ Where this code differs from the paper, on purpose:
 * s_0 is computed from both encoder directions (the paper uses the backward one);
 * Keras' GRU uses ``reset_after=True`` (the cuDNN variant), a slightly different
   placement of the reset gate than Cho et al.'s equations;
-* the readout is linear where the paper uses a maxout layer (:class:`Readout`).
+* the readout is ``tanh(W_o [s_i; c_i; y_{i-1}])`` where the paper uses a maxout
+  layer over the same three inputs (``readout="maxout"`` builds the paper's; see
+  :class:`~course_lib.models.base.Readout` for why the course keeps tanh);
+* much smaller sizes (embedding 96–128, 160–256 units, A = units; the paper: 620,
+  1000, 1000) and vocabularies, for two CPU cores and a corpus of 150,000 pairs;
+* trained with Adam, gradient clipping, dropout on the embeddings and the readout
+  and label smoothing (the paper: Adadelta, no dropout), stopped early on the
+  validation loss.
 
 Two variants exist for teaching, each a subclass overriding one method:
 :class:`NaiveBahdanauDecoder` recomputes the keys at every step (as some published
@@ -33,10 +40,9 @@ afterwards (Luong et al. 2015 order, with the same additive score).
 from __future__ import annotations
 
 import keras
-import tensorflow as tf
 from keras import layers, ops
 
-from .base import PACKAGE, DecoderLayer, Readout, TranslationModel
+from .base import PACKAGE, DecoderLayer, RecurrentTranslationModel
 
 NEG_INF = -1e9
 
@@ -122,11 +128,13 @@ class BahdanauAttention(layers.Layer):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class MultiplicativeAttention(BahdanauAttention):
-    """Luong et al.'s (2015) "general" score ``e_ij = sᵀ W_a h_j`` instead of the additive one.
+    """A multiplicative score ``e_ij = (W_a s)ᵀ (U_a h_j) / √A`` instead of the additive one.
 
-    The keys are ``U_a h_j`` as before (so they are still projected once per sentence);
-    the query is projected by ``W_a`` and the score is a dot product, with no tanh and
-    no ``v_a``. Scaled by 1/√A like the Transformer's scores (chapter 7). Used for
+    This is Luong et al.'s (2015) "general" score ``sᵀ W h_j`` with its matrix
+    factorised as ``W = W_a U_aᵀ`` through the A-wide attention space, so that the keys
+    ``U_a h_j`` are still projected once per sentence and the weights are the additive
+    score's minus ``v_a``. Luong et al. use one full matrix W and do not scale; the
+    1/√A scaling is the Transformer's (chapter 7). No tanh, no ``v_a``. Used for
     chapter 5's open experiment (model kind ``attention_dot``).
     """
 
@@ -151,18 +159,19 @@ class BahdanauDecoder(DecoderLayer):
     """The paper's decoder: attend with s_{i-1}, then feed [y_{i-1}; c_i] to a GRU cell.
 
     Training and inference share :meth:`step`; training runs it over time with
-    ``tf.scan`` (a compiled loop), inference calls it once per generated word.
+    ``keras.ops.scan`` (a compiled loop), inference calls it once per generated word.
     """
 
     attention_class = BahdanauAttention   # the score; chapter 5's experiment swaps it
 
-    def __init__(self, vocab_size: int, embedding_dim: int, units: int, **kwargs):
-        super().__init__(vocab_size, embedding_dim, units, **kwargs)  # embedding, bridge
+    def __init__(self, vocab_size: int, embedding_dim: int, units: int, readout: str = "tanh",
+                 dropout: float = 0.0, **kwargs):
+        super().__init__(vocab_size, embedding_dim, units, readout, dropout,
+                         **kwargs)  # embedding, bridge, readout
         self.attention = self.attention_class(units, name="attention")
         self.cell = layers.GRUCell(units, name="gru_cell")
-        self.readout = Readout(vocab_size, units, name="readout")
 
-    def memory(self, encoder_outputs, encoder_final, mask):
+    def start(self, encoder_outputs, encoder_final, mask):
         """What the decoder keeps about the source sentence (fixed while decoding)."""
         s_0 = self.bridge(encoder_final)                               # (batch, U)
         return {
@@ -173,43 +182,44 @@ class BahdanauDecoder(DecoderLayer):
             "mask": mask,                                              # (batch, S)
         }
 
-    def query(self, s_prev, memory):
+    def query(self, s_prev, carry):
         """The attention query at step i: s_{i-1}."""
         return s_prev
 
-    def keys(self, memory):
-        """The projected keys U_a h_j, computed once in :meth:`memory`."""
-        return memory["keys"]
+    def keys(self, carry):
+        """The projected keys U_a h_j, computed once in :meth:`start`."""
+        return carry["keys"]
 
-    def step(self, y_prev, s_prev, memory):
+    def step(self, y_prev, s_prev, carry):
         """One output word. y_prev (batch, E), s_prev (batch, U).
 
         Returns s_i (batch, U), c_i (batch, D) and α_i (batch, S).
         """
-        context, weights = self.attention(self.query(s_prev, memory), self.keys(memory),
-                                          memory["values"], memory["mask"])
+        context, weights = self.attention(self.query(s_prev, carry), self.keys(carry),
+                                          carry["values"], carry["mask"])
         s_i, _ = self.cell(ops.concatenate([y_prev, context], axis=-1), [s_prev])
         return s_i, context, weights
 
-    def call(self, decoder_input, memory):
+    def call(self, decoder_input, carry):
         """Teacher-forced pass. decoder_input (batch, T) → logits (batch, T, V), weights (batch, T, S)."""
-        y_prev = self.embedding(decoder_input)                          # (batch, T, E)
-        values = memory["values"]
+        y_prev = self.embed(decoder_input)                              # (batch, T, E)
+        values = carry["values"]
         batch, source_len, width = (ops.shape(values)[i] for i in range(3))
-        # tf.scan returns the carry of every step, stacked over time, and nothing else.
-        # So c_i and α_i ride in the carry next to s_i: that is how we get them back
-        # for the readout (c_i) and the heatmaps (α_i). The step never reads them.
-        initial = (memory["state"],                                     # s_0 (batch, U)
+
+        def one_step(previous, y_i):
+            s_i, c_i, alpha_i = self.step(y_i, previous[0], carry)      # reads s_{i-1} only
+            return (s_i, c_i, alpha_i), (s_i, c_i, alpha_i)
+
+        # Keras' TensorFlow backend stacks per-step outputs of the carry's own shapes, so
+        # c_i and α_i ride in the scan's carry next to s_i (the step never reads them):
+        # that is how we get them back for the readout (c_i) and the heatmaps (α_i).
+        initial = (carry["state"],                                      # s_0 (batch, U)
                    ops.zeros((batch, width), dtype=y_prev.dtype),       # c   (batch, D)
                    ops.zeros((batch, source_len), dtype=y_prev.dtype))  # α   (batch, S)
-
-        def one_step(carry, y_i):
-            return self.step(y_i, carry[0], memory)
-
         time_major = ops.transpose(y_prev, (1, 0, 2))                   # (T, batch, E)
-        states, contexts, weights = tf.scan(one_step, time_major, initializer=initial)
+        _, stacked = ops.scan(one_step, initial, time_major)            # each (T, batch, …)
         states, contexts, weights = (ops.transpose(t, (1, 0, 2))        # back to batch-major
-                                     for t in (states, contexts, weights))
+                                     for t in stacked)
         return self.readout(states, contexts, y_prev), weights
 
 
@@ -217,8 +227,8 @@ class BahdanauDecoder(DecoderLayer):
 class NaiveBahdanauDecoder(BahdanauDecoder):
     """Same maths, slower: the keys U_a h_j are recomputed at every output step."""
 
-    def keys(self, memory):
-        return self.attention.project_keys(memory["values"])
+    def keys(self, carry):
+        return self.attention.project_keys(carry["values"])
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -229,8 +239,8 @@ class FixedQueryBahdanauDecoder(BahdanauDecoder):
     once and the training loss does not.
     """
 
-    def query(self, s_prev, memory):
-        return memory["s_0"]
+    def query(self, s_prev, carry):
+        return carry["s_0"]
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -242,38 +252,53 @@ class MultiplicativeBahdanauDecoder(BahdanauDecoder):
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class LuongStyleDecoder(DecoderLayer):
-    """Attention *after* the GRU: s_i = GRU(y_{i-1}, s_{i-1}), then c_i = attend(s_i, h).
+    """Attention *after* the GRU, as Luong et al. (2015, §3) order it.
 
-    The context never flows back into the recurrence, so training can run the fused
-    GRU over the whole sentence and attend for all T steps at once.
+        s_i = GRU(y_{i-1}, s_{i-1})                      the recurrence never sees c_i
+        c_i = Σ_j α_ij h_j,  α_i = attend(s_i, h)        asked with the *new* state
+        t_i = tanh(W_o [s_i; c_i; y_{i-1}])              the attentional hidden state
+        logits_i = W_y t_i
+
+    ``t_i`` is Luong et al.'s attentional hidden state h̃_t (their eq. 5, which has no
+    y_{i-1}): the shared :class:`Readout`. Because the context never flows back into
+    the recurrence, training runs the fused GRU over the whole sentence and attends
+    for all T steps at once.
+
+    Deviations from Luong et al. (2015), on purpose: no *input feeding* (their §3.3
+    feeds t_{i-1} into the next step's input, which would make the recurrence
+    sequential again); a bidirectional GRU encoder and a one-layer GRU decoder (they
+    use stacked LSTMs with a unidirectional encoder); the additive score of Bahdanau
+    et al. (their "concat" score) instead of their "general" one; global attention
+    over all source words; ``y_{i-1}`` in the readout, as in every model here.
     """
 
-    def __init__(self, vocab_size: int, embedding_dim: int, units: int, **kwargs):
-        super().__init__(vocab_size, embedding_dim, units, **kwargs)  # embedding, bridge
+    def __init__(self, vocab_size: int, embedding_dim: int, units: int, readout: str = "tanh",
+                 dropout: float = 0.0, **kwargs):
+        super().__init__(vocab_size, embedding_dim, units, readout, dropout,
+                         **kwargs)  # embedding, bridge, readout
         self.rnn = layers.GRU(units, return_sequences=True, name="gru")
         self.attention = BahdanauAttention(units, name="attention")
-        self.readout = Readout(vocab_size, units, name="readout")
 
-    def memory(self, encoder_outputs, encoder_final, mask):
+    def start(self, encoder_outputs, encoder_final, mask):
         return {"state": self.bridge(encoder_final), "values": encoder_outputs,
                 "keys": self.attention.project_keys(encoder_outputs), "mask": mask}
 
-    def step(self, y_prev, s_prev, memory):
+    def step(self, y_prev, s_prev, carry):
         """y_prev (batch, E), s_prev (batch, U) → s_i, c_i (batch, D), α_i (batch, S)."""
         s_i, _ = self.rnn.cell(y_prev, [s_prev])
-        context, weights = self.attention(s_i, memory["keys"], memory["values"], memory["mask"])
+        context, weights = self.attention(s_i, carry["keys"], carry["values"], carry["mask"])
         return s_i, context, weights
 
-    def call(self, decoder_input, memory):
-        y_prev = self.embedding(decoder_input)                               # (batch, T, E)
-        states = self.rnn(y_prev, initial_state=[memory["state"]])           # (batch, T, U)
-        contexts, weights = self.attention.attend_all(states, memory["keys"], memory["values"],
-                                                      memory["mask"])        # (batch, T, D)
+    def call(self, decoder_input, carry):
+        y_prev = self.embed(decoder_input)                                   # (batch, T, E)
+        states = self.rnn(y_prev, initial_state=[carry["state"]])            # (batch, T, U)
+        contexts, weights = self.attention.attend_all(states, carry["keys"], carry["values"],
+                                                      carry["mask"])         # (batch, T, D)
         return self.readout(states, contexts, y_prev), weights
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class AttentionSeq2Seq(TranslationModel):
+class AttentionSeq2Seq(RecurrentTranslationModel):
     """Encoder + Bahdanau decoder (the course's attention model)."""
 
     kind = "attention"
@@ -306,7 +331,7 @@ class DotScoreAttentionSeq2Seq(AttentionSeq2Seq):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class LuongStyleSeq2Seq(TranslationModel):
+class LuongStyleSeq2Seq(RecurrentTranslationModel):
     """Ablation: attention after the GRU (Luong et al. 2015 order, additive score)."""
 
     kind = "luong"

@@ -1,7 +1,20 @@
-"""What every translation model in the course shares: the encoder, the readout, the interface.
+"""What every translation model in the course shares: the interface, the encoder, the readout.
 
-A model is an :class:`Encoder` plus a decoder layer. The decoders differ only in how
-they get the context vector ``c_i`` that tells them about the source sentence:
+Every model kind is a :class:`TranslationModel`. Training calls it on a whole target
+sentence at once (teacher forcing); decoding (greedy, beam search) needs two more
+methods, and nothing else::
+
+    carry = model.encode(source_ids)                               # once per batch
+    logits, carry, weights = model.decode_step(prev_token, carry)  # once per word
+
+``carry`` is *everything the decoder needs to produce the next word*: a dict of
+tensors with the batch first (the recurrent state s_i, and what it keeps about the
+source: keys, values, mask; for the Transformer, its key/value cache). Beam search
+reorders it row by row, so every entry must have the batch as its first axis.
+
+The recurrent models (:class:`RecurrentTranslationModel`) are an :class:`Encoder`
+plus a decoder layer. The decoders differ only in how they get the context vector
+``c_i`` that tells them about the source sentence:
 
 =============================  =============================================
 baseline (Cho et al. 2014)     one fixed ``c`` = the encoder summary, every step
@@ -9,23 +22,17 @@ Bahdanau et al. (2014)         ``c_i`` attended with the previous state s_{i-1}
 Luong-style (Luong et al. 2015) ``c_i`` attended with the new state s_i
 =============================  =============================================
 
-All three predict the next word from the same readout ``[s_i; c_i; y_{i-1}]``, so a
-comparison between them changes one thing only. Decoding (greedy, beam search)
-needs just two methods, declared on :class:`TranslationModel`::
+All three predict the next word from the same :class:`Readout` of ``[s_i; c_i; y_{i-1}]``,
+so a comparison between them changes one thing only. A decoder layer provides:
 
-    carry = model.encode(source_ids)                               # once per batch
-    logits, carry, weights = model.decode_step(prev_token, carry)  # once per word
-
-A decoder layer provides the pieces these methods are built from:
-
-``memory(encoder_outputs, encoder_final, mask) -> dict``
-    what the decoder keeps about the source (its first state ``state`` = s_0,
-    and the context, keys, values and mask it needs);
-``step(y_prev, s_prev, memory) -> (s_i, c_i, weights)``
+``start(encoder_outputs, encoder_final, mask) -> carry``
+    the carry before the first word: s_0 in ``carry["state"]``, plus the context,
+    keys, values and mask the decoder needs;
+``step(y_prev, s_prev, carry) -> (s_i, c_i, weights)``
     one output word, embedded ``y_prev`` (batch, E);
 ``readout(s_i, c_i, y_prev) -> logits``
     the output layer, for one step or all steps at once;
-``call(decoder_input, memory) -> (logits, weights)``
+``call(decoder_input, carry) -> (logits, weights)``
     the teacher-forced pass over a whole target sentence.
 """
 
@@ -39,18 +46,21 @@ PACKAGE = "course_lib"
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class Encoder(layers.Layer):
-    """Embedding (padding masked) + bidirectional GRU.
+    """Embedding (padding masked), dropout, bidirectional GRU.
 
     Returns ``outputs`` (batch, S, 2·units): one vector h_j per source word, both
     directions concatenated; ``final`` (batch, 2·units): the last forward and
     backward states; ``mask`` (batch, S): True at real (non-padding) positions.
     """
 
-    def __init__(self, vocab_size: int, embedding_dim: int, units: int, **kwargs):
+    def __init__(self, vocab_size: int, embedding_dim: int, units: int, dropout: float = 0.0,
+                 **kwargs):
         super().__init__(**kwargs)
         self.vocab_size, self.embedding_dim, self.units = vocab_size, embedding_dim, units
+        self.dropout_rate = dropout
         self.embedding = layers.Embedding(vocab_size, embedding_dim, mask_zero=True,
                                           name="embedding")
+        self.dropout = layers.Dropout(dropout)
         # Default activations and no recurrent dropout keep the fused cuDNN kernel on GPUs.
         self.rnn = layers.Bidirectional(
             layers.GRU(units, return_sequences=True, return_state=True, name="gru"),
@@ -58,8 +68,8 @@ class Encoder(layers.Layer):
         )
 
     def call(self, source_ids):
-        mask = self.embedding.compute_mask(source_ids)     # (batch, S) bool
-        embedded = self.embedding(source_ids)               # (batch, S, E)
+        mask = self.embedding.compute_mask(source_ids)        # (batch, S) bool
+        embedded = self.dropout(self.embedding(source_ids))   # (batch, S, E)
         outputs, forward, backward = self.rnn(embedded, mask=mask)
         # outputs (batch, S, 2U); forward, backward (batch, U)
         final = ops.concatenate([forward, backward], axis=-1)  # (batch, 2U)
@@ -67,96 +77,125 @@ class Encoder(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size,
-                "embedding_dim": self.embedding_dim, "units": self.units}
+                "embedding_dim": self.embedding_dim, "units": self.units,
+                "dropout": self.dropout_rate}
+
+
+READOUTS = ("tanh", "maxout")
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class Readout(layers.Layer):
-    """The output layer of every decoder: ``[s_i; c_i; y_{i-1}]`` → logits over the vocabulary.
+    """The output layer of every recurrent decoder: ``[s_i; c_i; y_{i-1}]`` → logits.
 
-    A linear layer combines the three (Bahdanau et al. use a maxout layer here, see
-    :mod:`course_lib.models.attention`), then a linear layer scores every target word.
-    The logits are computed in float32 even under mixed precision, so the softmax
-    and the loss stay accurate.
+    A hidden layer with a nonlinearity combines the three, then a linear layer scores
+    every target word::
+
+        t_i = tanh(W_o [s_i; c_i; y_{i-1}])                 nonlinearity="tanh"
+        t_i = max(W_o [s_i; c_i; y_{i-1}] in pairs)         nonlinearity="maxout"
+        logits_i = W_y dropout(t_i)                         (batch, V)
+
+    Bahdanau et al. (2014, appendix A.2.2) use the maxout form (Goodfellow et al. 2013:
+    2·units linear units, the larger of each pair kept). Luong et al. (2015, eq. 5) use
+    the tanh form on ``[c_t; h_t]`` and call ``t_i`` the *attentional hidden state*; we
+    add ``y_{i-1}`` for every decoder, so that the models differ only in ``c_i``. The
+    course uses tanh: on validation it was as good as maxout with half the weights
+    in this layer (README, "Regularisation and the readout").
+
+    The logits are computed in float32 even under mixed precision, so the softmax and
+    the loss stay accurate.
     """
 
-    def __init__(self, vocab_size: int, units: int, **kwargs):
+    def __init__(self, vocab_size: int, units: int, nonlinearity: str = "tanh",
+                 dropout: float = 0.0, **kwargs):
         super().__init__(**kwargs)
+        if nonlinearity not in READOUTS:
+            raise ValueError(f"readout nonlinearity must be one of {READOUTS}, "
+                             f"got {nonlinearity!r}")
         self.vocab_size, self.units = vocab_size, units
-        self.combine = layers.Dense(units, name="combine")
+        self.nonlinearity, self.dropout_rate = nonlinearity, dropout
+        maxout = nonlinearity == "maxout"
+        self.combine = layers.Dense(2 * units if maxout else units,
+                                    activation=None if maxout else "tanh", name="combine")
+        self.dropout = layers.Dropout(dropout)
         self.output_layer = layers.Dense(vocab_size, name="output", dtype="float32")
+
+    def hidden(self, state, context, prev_embedded):
+        """t_i: state (…, U), context (…, D), prev_embedded (…, E) → (…, units)."""
+        features = ops.concatenate([state, context, prev_embedded], axis=-1)  # (…, U+D+E)
+        t = self.combine(features)                        # (…, units) or (…, 2·units)
+        if self.nonlinearity == "maxout":                 # the larger of units k and k+units
+            t = ops.maximum(t[..., :self.units], t[..., self.units:])   # (…, units)
+        return t
 
     def call(self, state, context, prev_embedded):
         """state (…, U), context (…, D), prev_embedded (…, E) → logits (…, V)."""
-        features = ops.concatenate([state, context, prev_embedded], axis=-1)  # (…, U+D+E)
-        return self.output_layer(self.combine(features))
+        return self.output_layer(self.dropout(self.hidden(state, context, prev_embedded)))
 
     def get_config(self):
-        return {**super().get_config(), "vocab_size": self.vocab_size, "units": self.units}
+        return {**super().get_config(), "vocab_size": self.vocab_size, "units": self.units,
+                "nonlinearity": self.nonlinearity, "dropout": self.dropout_rate}
 
 
 class DecoderLayer(layers.Layer):
-    """What every decoder starts with: its sizes, the German embedding, and the bridge to s_0.
+    """What every recurrent decoder starts with: the German embedding (with dropout),
+    the bridge to s_0 and the :class:`Readout`.
 
-    Subclasses add their recurrence (a GRU layer or cell), attention if any, and a
-    :class:`Readout`, and implement ``memory``, ``step`` and ``call`` (see the module
-    docstring).
+    Subclasses add their recurrence (a GRU layer or cell) and attention if any, and
+    implement ``start``, ``step`` and ``call`` (see the module docstring).
     """
 
-    def __init__(self, vocab_size: int, embedding_dim: int, units: int, **kwargs):
+    def __init__(self, vocab_size: int, embedding_dim: int, units: int,
+                 readout: str = "tanh", dropout: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.vocab_size, self.embedding_dim, self.units = vocab_size, embedding_dim, units
+        self.readout_nonlinearity, self.dropout_rate = readout, dropout
         self.embedding = layers.Embedding(vocab_size, embedding_dim, name="embedding")
+        self.embedding_dropout = layers.Dropout(dropout)
         self.bridge = layers.Dense(units, activation="tanh", name="bridge")  # encoder → s_0
+        self.readout = Readout(vocab_size, units, readout, dropout, name="readout")
+
+    def embed(self, token_ids):
+        """y_{i-1}: token ids (batch, …) → embedded words (batch, …, E), dropout in training."""
+        return self.embedding_dropout(self.embedding(token_ids))
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size,
-                "embedding_dim": self.embedding_dim, "units": self.units}
+                "embedding_dim": self.embedding_dim, "units": self.units,
+                "readout": self.readout_nonlinearity, "dropout": self.dropout_rate}
 
 
 class TranslationModel(keras.Model):
-    """An encoder, a decoder layer (``decoder_class``), and the decoding interface.
+    """The contract every model kind keeps: a training pass, ``encode`` and ``decode_step``.
 
-    Subclasses set ``kind``, ``has_attention`` and ``decoder_class``; everything
-    else (training pass, ``encode``, ``decode_step``, saving) is shared.
+    Subclasses set ``kind`` and ``has_attention`` and implement
+    :meth:`forward_with_weights`, :meth:`encode` and :meth:`decode_step`; the Keras
+    plumbing (building every weight before loading, saving the sizes) is shared.
     """
 
     kind = "abstract"
     has_attention = False
-    decoder_class: type[layers.Layer]
 
     def __init__(self, source_vocab_size: int, target_vocab_size: int, embedding_dim: int,
-                 units: int, **kwargs):
+                 units: int, dropout: float = 0.0, **kwargs):
         super().__init__(**kwargs)
         self.source_vocab_size = source_vocab_size
         self.target_vocab_size = target_vocab_size
         self.embedding_dim = embedding_dim
         self.units = units
-        self.encoder = Encoder(source_vocab_size, embedding_dim, units, name="encoder")
-        self.decoder = self.decoder_class(target_vocab_size, embedding_dim, units,
-                                          name="decoder")
+        self.dropout_rate = dropout
 
-    # -- training: the whole target sentence at once (teacher forcing)
-
-    def call(self, inputs):
+    def call(self, inputs, training=None):
         """(source_ids (batch, S), decoder_input (batch, T)) → logits (batch, T, V)."""
-        return self.forward_with_weights(inputs)[0]
+        return self.forward_with_weights(inputs, training=training)[0]
 
-    def forward_with_weights(self, inputs):
+    def forward_with_weights(self, inputs, training=None):
         """Teacher-forced logits (batch, T, V) and attention weights (batch, T, S) or None."""
-        source_ids, decoder_input = inputs
-        memory = self.decoder.memory(*self.encoder(source_ids))
-        return self.decoder(decoder_input, memory)
-
-    # -- inference: one word at a time
+        raise NotImplementedError
 
     def encode(self, source_ids):
-        """Read the source once. source_ids (batch, S) int → ``carry``, a dict of tensors.
-
-        ``carry["state"]`` is the decoder's first state s_0 (batch, U); the other
-        entries (context, keys, values, mask) stay fixed while decoding.
-        """
-        return self.decoder.memory(*self.encoder(source_ids))
+        """Read the source once. source_ids (batch, S) int → ``carry``, a dict of tensors."""
+        raise NotImplementedError
 
     def decode_step(self, prev_token, carry):
         """One output word. prev_token (batch,) int; carry from ``encode`` or the last step.
@@ -164,12 +203,7 @@ class TranslationModel(keras.Model):
         Returns ``logits`` (batch, V) for the next word, the updated ``carry``, and
         the attention ``weights`` (batch, S) — ``None`` for a model without attention.
         """
-        y_prev = self.decoder.embedding(prev_token)                       # (batch, E)
-        state, context, weights = self.decoder.step(y_prev, carry["state"], carry)
-        logits = self.decoder.readout(state, context, y_prev)            # (batch, V)
-        return logits, {**carry, "state": state}, weights
-
-    # -- Keras plumbing
+        raise NotImplementedError
 
     def build(self, input_shape=None):
         # Run one tiny batch through both paths (training pass and one decoding step),
@@ -182,8 +216,55 @@ class TranslationModel(keras.Model):
     def get_config(self):
         return {**super().get_config(), "source_vocab_size": self.source_vocab_size,
                 "target_vocab_size": self.target_vocab_size,
-                "embedding_dim": self.embedding_dim, "units": self.units}
+                "embedding_dim": self.embedding_dim, "units": self.units,
+                "dropout": self.dropout_rate}
 
     @classmethod
     def from_config(cls, config):
+        return cls(**config)
+
+
+class RecurrentTranslationModel(TranslationModel):
+    """An :class:`Encoder` and a recurrent decoder layer (``decoder_class``).
+
+    Subclasses set ``kind``, ``has_attention`` and ``decoder_class``; the training
+    pass, ``encode``, ``decode_step`` and saving are shared by every recurrent kind.
+    """
+
+    decoder_class: type[DecoderLayer]
+
+    def __init__(self, source_vocab_size: int, target_vocab_size: int, embedding_dim: int,
+                 units: int, dropout: float = 0.0, readout: str = "tanh", **kwargs):
+        super().__init__(source_vocab_size, target_vocab_size, embedding_dim, units, dropout,
+                         **kwargs)
+        self.readout_nonlinearity = readout
+        self.encoder = Encoder(source_vocab_size, embedding_dim, units, dropout, name="encoder")
+        self.decoder = self.decoder_class(target_vocab_size, embedding_dim, units, readout,
+                                          dropout, name="decoder")
+
+    def forward_with_weights(self, inputs, training=None):
+        source_ids, decoder_input = inputs
+        carry = self.decoder.start(*self.encoder(source_ids, training=training))
+        return self.decoder(decoder_input, carry, training=training)
+
+    def encode(self, source_ids):
+        """``carry["state"]`` is the decoder's first state s_0 (batch, U); the other
+        entries (context, keys, values, mask) stay fixed while decoding."""
+        return self.decoder.start(*self.encoder(source_ids))
+
+    def decode_step(self, prev_token, carry):
+        y_prev = self.decoder.embed(prev_token)                           # (batch, E)
+        state, context, weights = self.decoder.step(y_prev, carry["state"], carry)
+        logits = self.decoder.readout(state, context, y_prev)            # (batch, V)
+        return logits, {**carry, "state": state}, weights
+
+    def get_config(self):
+        return {**super().get_config(), "readout": self.readout_nonlinearity}
+
+    @classmethod
+    def from_config(cls, config):
+        if "readout" not in config:  # saved before the readout had a nonlinearity (v0.5.0)
+            raise ValueError(f"this {cls.kind} model was saved by course_lib older than 0.5.0, "
+                             "whose readout was linear; its weights do not fit this model. "
+                             "Train it again")
         return cls(**config)

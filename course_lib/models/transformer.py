@@ -41,7 +41,7 @@ import keras
 from keras import layers, ops
 
 from .. import config
-from .base import PACKAGE
+from .base import PACKAGE, TranslationModel
 
 
 def positional_encoding(positions, depth: int):
@@ -238,39 +238,39 @@ class TransformerDecoderLayer(_SublayerSizes):
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
-class TransformerSeq2Seq(keras.Model):
+class TransformerSeq2Seq(TranslationModel):
     """Encoder and decoder stacks of Transformer layers, with ``encode``/``decode_step``.
 
     Sizes: the model width d is ``units`` (every sub-layer reads and writes vectors of
     that width, so the embeddings have it too; ``embedding_dim`` is kept only so that
-    every kind takes the same arguments). ``heads``, ``layers``, the feed-forward width
-    and dropout default to :class:`course_lib.config.TransformerConfig`.
+    every kind takes the same arguments). ``dropout`` is the same setting as the
+    recurrent models' (:class:`course_lib.config.ModelConfig`); ``heads``, ``layers``
+    and the feed-forward width default to :class:`course_lib.config.TransformerConfig`.
     """
 
     kind = "transformer"
     has_attention = True
 
     def __init__(self, source_vocab_size: int, target_vocab_size: int, embedding_dim: int,
-                 units: int, heads: int | None = None, num_layers: int | None = None,
-                 ffn_width: int | None = None, dropout: float | None = None,
+                 units: int, dropout: float = 0.0, heads: int | None = None,
+                 num_layers: int | None = None, ffn_width: int | None = None,
                  max_target_length: int | None = None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(source_vocab_size, target_vocab_size, embedding_dim, units, dropout,
+                         **kwargs)
         defaults = config.TransformerConfig()
-        self.source_vocab_size, self.target_vocab_size = source_vocab_size, target_vocab_size
-        self.embedding_dim, self.units = embedding_dim, units
+
         def given_or_default(name, value, default):
             return config.require_count(name, default if value is None else value)
 
         self.heads = given_or_default("heads", heads, defaults.heads)
         self.num_layers = given_or_default("num_layers", num_layers, defaults.layers)
         self.ffn_width = given_or_default("ffn_width", ffn_width, defaults.ffn_multiplier * units)
-        self.dropout = defaults.dropout if dropout is None else dropout
         self.max_target_length = given_or_default("max_target_length", max_target_length,
                                                   defaults.max_target_length)
-        sizes = (units, self.heads, self.ffn_width, self.dropout)
+        sizes = (units, self.heads, self.ffn_width, dropout)
         self.source_embedding = PositionalEmbedding(source_vocab_size, units, name="source_embedding")
         self.target_embedding = PositionalEmbedding(target_vocab_size, units, name="target_embedding")
-        self.input_dropout = layers.Dropout(self.dropout)
+        self.input_dropout = layers.Dropout(dropout)
         self.encoder_layers = [TransformerEncoderLayer(*sizes, name=f"encoder_{n}")
                                for n in range(self.num_layers)]
         self.decoder_layers = [TransformerDecoderLayer(*sizes, name=f"decoder_{n}")
@@ -300,24 +300,18 @@ class TransformerSeq2Seq(keras.Model):
 
     # -- training and inspection
 
-    def call(self, inputs, training=None):
-        """(source_ids (batch, S), decoder_input (batch, T)) → logits (batch, T, V)."""
-        source_ids, decoder_input = inputs
-        memory, mask = self.encode_source(source_ids, training)
-        return self.decode_all(decoder_input, memory, mask, training)[0]
-
     def attention_heads(self, inputs, layer: int = -1):
         """Cross-attention weights of one decoder layer, every head: (batch, heads, T, S)."""
         source_ids, decoder_input = inputs
         memory, mask = self.encode_source(source_ids)
         return self.decode_all(decoder_input, memory, mask)[1][layer]
 
-    def forward_with_weights(self, inputs):
+    def forward_with_weights(self, inputs, training=None):
         """Teacher-forced logits (batch, T, V) and the last layer's cross-attention
         averaged over heads (batch, T, S) — the counterpart of Bahdanau's α_ij."""
         source_ids, decoder_input = inputs
-        memory, mask = self.encode_source(source_ids)
-        logits, weights = self.decode_all(decoder_input, memory, mask)
+        memory, mask = self.encode_source(source_ids, training)
+        logits, weights = self.decode_all(decoder_input, memory, mask, training)
         return logits, ops.mean(weights[-1], axis=1)
 
     # -- decoding, one word at a time
@@ -342,21 +336,8 @@ class TransformerSeq2Seq(keras.Model):
         new_carry = {"position": position + 1, "mask": carry["mask"], "layers": caches}
         return logits, new_carry, ops.mean(weights[:, :, 0], axis=1)          # (batch, S)
 
-    # -- Keras plumbing
-
-    def build(self, input_shape=None):
-        dummy = ops.ones((1, 2), dtype="int32")
-        self.call((dummy, dummy))
-        self.decode_step(dummy[:, 0], self.encode(dummy))
-        super().build(input_shape)
+    # -- Keras plumbing (building is shared: TranslationModel.build)
 
     def get_config(self):
-        return {**super().get_config(), "source_vocab_size": self.source_vocab_size,
-                "target_vocab_size": self.target_vocab_size, "embedding_dim": self.embedding_dim,
-                "units": self.units, "heads": self.heads, "num_layers": self.num_layers,
-                "ffn_width": self.ffn_width, "dropout": self.dropout,
-                "max_target_length": self.max_target_length}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
+        return {**super().get_config(), "heads": self.heads, "num_layers": self.num_layers,
+                "ffn_width": self.ffn_width, "max_target_length": self.max_target_length}
