@@ -3,7 +3,7 @@
 Measures, in one run and on the same synthetic batch:
 
 * ``baseline``        encoder–decoder without attention (chapter 2);
-* ``bahdanau``        our Bahdanau decoder: keys ``W·h_j`` projected once per batch;
+* ``bahdanau``        our Bahdanau decoder: keys ``U_a h_j`` projected once per batch;
 * ``bahdanau_naive``  the same model recomputing the keys at every decoder step;
 * ``transformer``     chapter 7's Transformer (width = units), decoding with its key/value cache;
 * ``luong``           attention after the GRU (the GRU runs fused over all steps).

@@ -78,7 +78,8 @@ TRAIN_OPTIONS = {"epochs": "--epochs", "max_train_pairs": "--max-pairs", "units"
                  "target_vocab": "--target-vocab", "batch_size": "--batch-size",
                  "jit_compile": "--xla", "subword_merges": "--subword-merges",
                  "dropout": "--dropout", "label_smoothing": "--label-smoothing",
-                 "readout": "--readout", "kind": "--model", "profile": "--profile"}
+                 "readout": "--readout", "warmup_steps": "--warmup-steps",
+                 "kind": "--model", "profile": "--profile"}
 
 
 def _train_settings(args):
@@ -91,7 +92,7 @@ def _train_settings(args):
              "target_vocab": args.target_vocab, "batch_size": args.batch_size,
              "jit_compile": args.xla, "subword_merges": args.subword_merges,
              "dropout": args.dropout, "label_smoothing": args.label_smoothing,
-             "readout": args.readout}
+             "readout": args.readout, "warmup_steps": args.warmup_steps}
     given = {key: value for key, value in given.items() if value is not None}
     if args.resume:
         try:
@@ -150,7 +151,7 @@ def cmd_evaluate(args) -> None:
     run = load_run(args.run)
     _check_replace_unknown(args, run)
     result = evaluate(run.translator, pairs, beam_width=args.beam, out=args.out,
-                      replace_unknown=args.replace_unknown)
+                      replace_unknown=args.replace_unknown, length_penalty=args.length_penalty)
     payload = result.to_json()
     if args.out:
         payload["translations"] = str(args.out)
@@ -166,7 +167,8 @@ def cmd_compare(args) -> None:
     results = {}
     for name in (args.run_a, args.run_b):
         run = load_run(name)
-        result = evaluate(run.translator, pairs, beam_width=args.beam)
+        result = evaluate(run.translator, pairs, beam_width=args.beam,
+                          length_penalty=args.length_penalty)
         results[str(name)] = (run, result)
     (_, a), (_, b) = results.values()
     summary = {name: {"kind": run.metadata["kind"], "epochs_run": run.metadata["epochs_run"],
@@ -374,8 +376,19 @@ def fraction(text: str) -> float:
 
 fraction.__name__ = "number in [0, 1)"
 
+
+def penalty(text: str) -> float:
+    """An argparse type: a beam-search length penalty α from 0 to 5."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0 <= value <= 5:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 5, got {value}")
+    return value
+
 #: The readout nonlinearities (``course_lib.models.base.READOUTS``; no TensorFlow import here).
-READOUTS = ("tanh", "maxout")
+READOUTS = ("maxout", "tanh")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -429,7 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--label-smoothing", type=fraction, metavar="EPSILON",
                    help="label smoothing ε (default: the profile's)")
     p.add_argument("--readout", choices=list(READOUTS),
-                   help="the recurrent decoders' readout nonlinearity (default: tanh)")
+                   help="the recurrent decoders' readout nonlinearity (default: maxout, as Bahdanau et al.)")
+    p.add_argument("--warmup-steps", type=whole_number(0), metavar="N",
+                   help="raise the learning rate linearly over the first N steps (default 0)")
     p.add_argument("--quick", action="store_true", help="same as --profile quick")
     p.add_argument("--source", help=source_help)
     p.set_defaults(func=cmd_train)
@@ -438,6 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", type=Path, help="run folder written by `train`")
     p.add_argument("--pairs", required=True, help="english<TAB>german lines; repeats = references")
     p.add_argument("--beam", type=positive, default=1, help="beam width (1 = greedy)")
+    p.add_argument("--length-penalty", type=penalty, default=1.0, metavar="ALPHA",
+                   help="beam search ranks by log_prob / length**ALPHA (default 1)")
     p.add_argument("--out", type=Path, help="write the translations to this TSV")
     p.add_argument("--replace-unknown", action="store_true", help=REPLACE_HELP)
     p.set_defaults(func=cmd_evaluate)
@@ -448,6 +465,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_b", type=Path, help="the second run folder")
     p.add_argument("--pairs", required=True, help="english<TAB>german lines; repeats = references")
     p.add_argument("--beam", type=positive, default=1, help="beam width (1 = greedy)")
+    p.add_argument("--length-penalty", type=penalty, default=1.0, metavar="ALPHA",
+                   help="beam search ranks by log_prob / length**ALPHA (default 1)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("translate", help="translate sentences with a trained run")

@@ -168,7 +168,7 @@ class ModelConfig:
     embedding_dim: int = 96
     units: int = 160
     subword_merges: int | None = None   # byte-pair merges per language; None = whole words
-    readout: str = "tanh"               # the recurrent decoders' readout: "tanh" or "maxout"
+    readout: str = "maxout"             # the recurrent decoders' readout: "maxout" or "tanh"
     dropout: float = 0.2                # on embeddings and readout (every sub-layer: Transformer)
 
     @staticmethod
@@ -217,6 +217,7 @@ class TrainConfig:
     patience: int = 2
     learning_rate: float = 2e-3
     label_smoothing: float = 0.1
+    warmup_steps: int = 0                  # linear learning-rate warm-up (0 = none)
     jit_compile: bool = False              # XLA; see for_profile (compile time vs step time)
     mixed_precision: bool = False          # float16 compute on a GPU (logits stay float32)
 

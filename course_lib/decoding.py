@@ -231,6 +231,13 @@ class Translation:
                              for i, token in enumerate(self.tokens) if token != END))
 
 
+def check_length_penalty(alpha) -> float:
+    """``alpha`` if it is a number from 0 to 5 (a beam-search length penalty)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 5:
+        raise ValueError(f"length_penalty must be a number from 0 to 5, got {alpha!r}")
+    return float(alpha)
+
+
 class TranslationInputError(ValueError):
     """An input sentence the translator refuses (empty, or no known word at all)."""
 
@@ -290,8 +297,14 @@ class Translator:
 
     def translate(self, sentences: list[str] | str, beam_width: int = 1,
                   batch_size: int = 64, strict: bool = True,
-                  replace_unknown: bool = False) -> list[Translation]:
+                  replace_unknown: bool = False,
+                  length_penalty: float = 1.0) -> list[Translation]:
         """Translate sentences (a list, or one string). ``beam_width > 1`` uses beam search.
+
+        ``length_penalty`` α ranks beam search's finished hypotheses by
+        ``log_prob / length ** α`` (0: raw log-probability, which favours short
+        translations; 1: per-word average). Choose it on validation sentences
+        (``benchmarks/choose_decoding.py``), never on the test split.
 
         ``strict=False`` (used by evaluation) translates a sentence of unknown words
         anyway instead of raising, so a test set is always scored in full.
@@ -308,6 +321,7 @@ class Translator:
                 "attention weights to align [UNK] with a source word")
         require_count("beam_width", beam_width)
         require_count("batch_size", batch_size)
+        check_length_penalty(length_penalty)
         # A list by position: a pandas Series is indexed by its labels, not 0, 1, 2…
         sentences = [sentences] if isinstance(sentences, str) else list(sentences)
         rows, unknown, truncated = self._prepare(sentences, strict)
@@ -316,7 +330,7 @@ class Translator:
             chunk = rows[start:start + batch_size]
             source = self.vectorizers.source_ids([" ".join(r) for r in chunk],
                                                  segmented=True).to_tensor()
-            decoded = self.search(source, beam_width)
+            decoded = self.search(source, beam_width, length_penalty)
             for i, tokens in enumerate(chunk):
                 j = start + i
                 translation = self._translation(sentences[j], source[i], decoded, i,
@@ -326,13 +340,13 @@ class Translator:
                 out.append(translation)
         return out
 
-    def search(self, source_ids, beam_width: int = 1) -> Decoded:
+    def search(self, source_ids, beam_width: int = 1, length_penalty: float = 1.0) -> Decoded:
         v = self.vectorizers
         if beam_width <= 1:
             return greedy_decode(self.model, source_ids, v.start_id, v.end_id,
                                  self.max_output_tokens)
         return beam_search(self.model, source_ids, v.start_id, v.end_id,
-                           self.max_output_tokens, beam_width)
+                           self.max_output_tokens, beam_width, length_penalty)
 
     def _translation(self, sentence, source_row, decoded, i, unknown, truncated, n_source):
         length = int(decoded.lengths[i])

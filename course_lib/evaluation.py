@@ -125,7 +125,8 @@ def score_translations(sources: list[str], hypotheses: list[str],
 
 
 def evaluate(translator, pairs: list[tuple[str, str]], beam_width: int = 1,
-             out: str | Path | None = None, replace_unknown: bool = False) -> EvaluationResult:
+             out: str | Path | None = None, replace_unknown: bool = False,
+             length_penalty: float = 1.0) -> EvaluationResult:
     """Translate each distinct English sentence once and score it against all its references.
 
     ``scores["unk_rate"]`` is the share of the model's raw translations that contain
@@ -140,7 +141,8 @@ def evaluate(translator, pairs: list[tuple[str, str]], beam_width: int = 1,
                               for en, de in pairs])
     sources = list(groups)
     translations = translator.translate(sources, beam_width=beam_width, strict=False,
-                                        replace_unknown=replace_unknown)
+                                        replace_unknown=replace_unknown,
+                                        length_penalty=length_penalty)
     hypotheses = [tr.hypothesis for tr in translations]
     result = score_translations(sources, hypotheses, [groups[s] for s in sources])
     result.scores["unk_rate"] = sum(UNK in tr.tokens for tr in translations) / len(translations)

@@ -101,6 +101,7 @@ class RunSettings:
     patience: int = config.TrainConfig.patience
     learning_rate: float = config.TrainConfig.learning_rate
     label_smoothing: float = config.TrainConfig.label_smoothing
+    warmup_steps: int = config.TrainConfig.warmup_steps
     jit_compile: bool = config.TrainConfig.jit_compile
     mixed_precision: bool = config.TrainConfig.mixed_precision
     seed: int = config.SEED
@@ -120,7 +121,7 @@ class RunSettings:
             problems.append(f"kind {self.kind!r} is not a model kind (choose one of "
                             f"{', '.join(sorted(MODEL_KINDS))})")
         minimums = {"source_vocab": 5, "target_vocab": 5, "embedding_dim": 1, "units": 1,
-                    "epochs": 1, "batch_size": 1, "patience": 0, "seed": 0}
+                    "epochs": 1, "batch_size": 1, "patience": 0, "seed": 0, "warmup_steps": 0}
         for name, minimum in minimums.items():
             if not _whole(getattr(self, name), minimum):
                 problems.append(f"{name} must be a whole number ≥ {minimum}, "
@@ -399,7 +400,9 @@ def _train(data, settings, out, verbose, progress, strategy):
                                       "epochs_run": progress["epochs_done"] if progress else 0})
         result = training.train(model, train_ds, val_ds, epochs=settings.epochs,
                                 patience=settings.patience, folder=staging, resume_from=progress,
-                                verbose=verbose)
+                                verbose=verbose, warmup=training.LinearWarmUp(
+                                    settings.warmup_steps, settings.learning_rate)
+                                if settings.warmup_steps else None)
     finally:
         keras.mixed_precision.set_global_policy("float32")
     metadata = {

@@ -206,6 +206,31 @@ class _KeepProgress(keras.callbacks.Callback):
         write_json_atomically(self.folder / PROGRESS, progress)
 
 
+class LinearWarmUp(keras.callbacks.Callback):
+    """Raise the learning rate linearly from ~0 to its set value over the first ``steps`` steps.
+
+    Vaswani et al. (2017, §5.3) warm the Transformer up over 4,000 steps because the
+    first updates of an untrained network with Adam can be large and erratic. This is
+    their warm-up without their inverse-square-root decay: after the warm-up the rate
+    is the course's, halved on plateaus like every other model's. Step counts come from
+    the optimizer, so a resumed run continues where it was.
+    """
+
+    def __init__(self, steps: int, target: float | None = None):
+        super().__init__()
+        self.steps = require_count("warmup_steps", steps)
+        self.target = target   # None: the optimizer's rate when training starts
+
+    def on_train_begin(self, logs=None):
+        if self.target is None:
+            self.target = float(ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = int(ops.convert_to_numpy(self.model.optimizer.iterations))
+        if step <= self.steps:  # one last call at step == steps sets the full rate
+            self.model.optimizer.learning_rate = self.target * min(1.0, (step + 1) / self.steps)
+
+
 class _ResumableEarlyStopping(keras.callbacks.EarlyStopping):
     """EarlyStopping that can start from a saved state (best loss, epochs waited)."""
 
@@ -262,6 +287,7 @@ def train(
     steps_per_epoch: int | None = None,
     verbose: int | str = "auto",
     learning_rate: float | None = None,
+    warmup: LinearWarmUp | None = None,
 ) -> TrainResult:
     """Fit with teacher forcing until early stopping on validation loss; keep the best weights.
 
@@ -274,6 +300,9 @@ def train(
       run whose ``model`` was loaded from ``last.keras``.
     * Ctrl-C ends training cleanly: the best checkpoint (if any) is restored and
       the result says ``stopped_by="interrupted"``.
+
+    * ``warmup`` (a :class:`LinearWarmUp`) raises the learning rate linearly over the
+      first steps.
 
     ``epochs``, ``patience`` and ``learning_rate`` default to :class:`course_lib.config.TrainConfig`.
     An already compiled model keeps its optimizer; a ``learning_rate`` given for it
@@ -304,6 +333,7 @@ def train(
                                       patience=patience, restore_best_weights=True)
     progress = _KeepProgress(folder, history, stopper, resume_from.get("seconds", 0.0))
     callbacks = [
+        *([warmup] if warmup is not None else []),
         keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=0,
                                           min_lr=1e-5, verbose=0),
         stopper,

@@ -223,3 +223,24 @@ def test_no_private_keras_attribute_is_used():
 def test_the_private_attribute_check_would_catch_the_old_transformer_code():
     uses, defined = _private_uses_and_definitions()
     assert "_key_dense" not in defined and "_compute_attention" not in defined
+
+
+def test_linear_warm_up_raises_the_rate_to_its_target_then_leaves_it(vec, batch):
+    """Vaswani et al.'s warm-up (without their decay): rate = target · (step + 1) / steps."""
+    source, decoder_input, labels = batch
+    model = tiny_model("transformer", vec, seed=8)
+    training.compile_model(model, learning_rate=0.004)
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)))
+
+    import tensorflow as tf
+
+    data = tf.data.Dataset.from_tensors(((source, decoder_input), labels)).repeat(6)
+    model.fit(data, epochs=1, verbose=0,
+              callbacks=[training.LinearWarmUp(4, target=0.004), Record()])
+    np.testing.assert_allclose(seen, [0.001, 0.002, 0.003, 0.004, 0.004, 0.004], rtol=1e-5)
+    with pytest.raises(ValueError, match="warmup_steps"):
+        training.LinearWarmUp(0)

@@ -18,9 +18,9 @@ Where this code differs from the paper, on purpose:
 * s_0 is computed from both encoder directions (the paper uses the backward one);
 * Keras' GRU uses ``reset_after=True`` (the cuDNN variant), a slightly different
   placement of the reset gate than Cho et al.'s equations;
-* the readout is ``tanh(W_o [s_i; c_i; y_{i-1}])`` where the paper uses a maxout
-  layer over the same three inputs (``readout="maxout"`` builds the paper's; see
-  :class:`~course_lib.models.base.Readout` for why the course keeps tanh);
+* the readout is the paper's maxout layer over ``[s_i; c_i; y_{i-1}]``, but one
+  linear map of the concatenation where the paper sums three (the same function),
+  with dropout before the output layer;
 * much smaller sizes (embedding 96–128, 160–256 units, A = units; the paper: 620,
   1000, 1000) and vocabularies, for two CPU cores and a corpus of 150,000 pairs;
 * trained with Adam, gradient clipping, dropout on the embeddings and the readout
@@ -164,7 +164,7 @@ class BahdanauDecoder(DecoderLayer):
 
     attention_class = BahdanauAttention   # the score; chapter 5's experiment swaps it
 
-    def __init__(self, vocab_size: int, embedding_dim: int, units: int, readout: str = "tanh",
+    def __init__(self, vocab_size: int, embedding_dim: int, units: int, readout: str = "maxout",
                  dropout: float = 0.0, **kwargs):
         super().__init__(vocab_size, embedding_dim, units, readout, dropout,
                          **kwargs)  # embedding, bridge, readout
@@ -256,11 +256,11 @@ class LuongStyleDecoder(DecoderLayer):
 
         s_i = GRU(y_{i-1}, s_{i-1})                      the recurrence never sees c_i
         c_i = Σ_j α_ij h_j,  α_i = attend(s_i, h)        asked with the *new* state
-        t_i = tanh(W_o [s_i; c_i; y_{i-1}])              the attentional hidden state
+        t_i = maxout(W_o [s_i; c_i; y_{i-1}])            the attentional hidden state
         logits_i = W_y t_i
 
-    ``t_i`` is Luong et al.'s attentional hidden state h̃_t (their eq. 5, which has no
-    y_{i-1}): the shared :class:`Readout`. Because the context never flows back into
+    ``t_i`` plays the part of Luong et al.'s attentional hidden state
+    h̃_t = tanh(W_c [c_t; h_t]) (their eq. 5): the shared :class:`Readout`. Because the context never flows back into
     the recurrence, training runs the fused GRU over the whole sentence and attends
     for all T steps at once.
 
@@ -269,10 +269,12 @@ class LuongStyleDecoder(DecoderLayer):
     sequential again); a bidirectional GRU encoder and a one-layer GRU decoder (they
     use stacked LSTMs with a unidirectional encoder); the additive score of Bahdanau
     et al. (their "concat" score) instead of their "general" one; global attention
-    over all source words; ``y_{i-1}`` in the readout, as in every model here.
+    over all source words; the shared readout (maxout, and ``y_{i-1}`` among its
+    inputs, as in every recurrent model here) where they use tanh on ``[c_t; h_t]``
+    (``readout="tanh"`` builds theirs; see :class:`Readout` for the measurement).
     """
 
-    def __init__(self, vocab_size: int, embedding_dim: int, units: int, readout: str = "tanh",
+    def __init__(self, vocab_size: int, embedding_dim: int, units: int, readout: str = "maxout",
                  dropout: float = 0.0, **kwargs):
         super().__init__(vocab_size, embedding_dim, units, readout, dropout,
                          **kwargs)  # embedding, bridge, readout

@@ -19,8 +19,8 @@ attention model in ``c`` only (this is the "RNNencdec" baseline of Bahdanau et a
 
 * the encoder is bidirectional and ``c`` is its two final states (Cho et al.: one
   direction, ``c = tanh(V h_N)``);
-* the readout is the attention model's ``tanh(W_o [s_i; c; y_{i-1}])`` (Cho et al.:
-  a maxout layer over the same inputs), the GRU uses Keras' ``reset_after=True``;
+* the readout is the attention model's maxout layer over ``[s_i; c; y_{i-1}]`` (as Cho
+  et al.'s), the GRU uses Keras' ``reset_after=True``;
 * sizes, optimiser and regularisation as listed in :mod:`course_lib.models.attention`.
 
 Because ``c`` does not change, the decoder's GRU input is known for all steps in
@@ -40,7 +40,7 @@ from .base import PACKAGE, DecoderLayer, RecurrentTranslationModel
 class BaselineDecoder(DecoderLayer):
     """GRU decoder conditioned on one fixed context ``c`` (Cho et al. 2014)."""
 
-    def __init__(self, vocab_size: int, embedding_dim: int, units: int, readout: str = "tanh",
+    def __init__(self, vocab_size: int, embedding_dim: int, units: int, readout: str = "maxout",
                  dropout: float = 0.0, **kwargs):
         super().__init__(vocab_size, embedding_dim, units, readout, dropout,
                          **kwargs)  # embedding, bridge, readout
@@ -93,7 +93,7 @@ class OwnPredictionSamplingSeq2Seq(BaselineSeq2Seq):
     kind = "own_prediction_sampling"
 
     def __init__(self, source_vocab_size, target_vocab_size, embedding_dim, units,
-                 dropout: float = 0.0, readout: str = "tanh",
+                 dropout: float = 0.0, readout: str = "maxout",
                  sampling_probability: float = 0.25, seed: int | None = None, **kwargs):
         super().__init__(source_vocab_size, target_vocab_size, embedding_dim, units, dropout,
                          readout, **kwargs)
