@@ -129,6 +129,20 @@ def gpu_name() -> str | None:
     return name
 
 
+def device_description() -> str:
+    """The hardware a run or a benchmark used, in one line: ``GPU: name`` or ``CPU: N cores (arch)``.
+
+    The one place that writes it (run.json's ``hardware``, the benchmarks' ``device``).
+    """
+    import os
+    import platform
+
+    gpu = gpu_name()
+    if gpu:
+        return f"GPU: {gpu}"
+    return f"CPU: {os.cpu_count()} cores ({platform.processor() or platform.machine()})"
+
+
 def course_home() -> Path:
     """The folder holding the corpus cache and trained models."""
     default = Path.home() / ".cache" / "nmt-course"
@@ -227,7 +241,7 @@ class TrainConfig:
         if name == "quick":
             return TrainConfig(epochs=1, max_train_pairs=4000, patience=1)
         if name == "cpu":
-            return TrainConfig(epochs=12, max_train_pairs=40_000, patience=2)
+            return TrainConfig(epochs=20, max_train_pairs=40_000, patience=2)
         # XLA on the GPU: kernel fusion pays there; on CPU it is not yet measured on whole
         # runs (compiling one program per bucket shape costs minutes), so it stays off.
         return TrainConfig(batch_size=128, mixed_precision=True, jit_compile=True)
@@ -242,6 +256,6 @@ def seed_everything(seed: int = SEED) -> None:
 
 __all__ = [
     "ConfigError", "check_profile", "require_count", "require_fraction", "REPO_SLUG", "REPO_URL", "RELEASE", "PIP_INSTALL_URL", "SEED", "MAIN_KINDS", "PROFILES", "DataConfig",
-    "ModelConfig", "TransformerConfig", "TrainConfig", "quick_mode", "profile", "gpu_name", "course_home",
+    "ModelConfig", "TransformerConfig", "TrainConfig", "quick_mode", "profile", "gpu_name", "device_description", "course_home",
     "cache_dir", "models_dir", "seed_everything",
 ]

@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from .plotting import SAVE_DPI
+from .plotting import save_figure
 
 #: Colours by role, the same in every diagram.
 COLOURS = {"word": "#f2f2f2", "encoder": "#cfe2f3", "decoder": "#fce5cd",
@@ -74,12 +74,6 @@ def _note(ax, x, y, text, size=8, colour="#333333", **kwargs):
     ax.text(x, y, text, fontsize=size, color=colour, **kwargs)
 
 
-def _save(fig: Figure, path: str | Path | None) -> Figure:
-    if path is not None:
-        fig.savefig(path, dpi=SAVE_DPI)
-    return fig
-
-
 def encoder_decoder(path: str | Path | None = None) -> Figure:
     """The RNN encoder–decoder (Cho et al. 2014): one fixed vector ``c`` for the whole source."""
     fig, ax = _canvas(10.5, 4.2, "Encoder–decoder: the whole sentence through one vector c")
@@ -106,7 +100,7 @@ def encoder_decoder(path: str | Path | None = None) -> Figure:
         states.append(s)
     _note(ax, 0.3, 0.05, "English words → bidirectional GRU states h$_j$ → c (final states); "
           "every German step reads c, its previous word y$_{i-1}$ and its state s$_{i-1}$")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def teacher_forcing(path: str | Path | None = None) -> Figure:
@@ -141,7 +135,7 @@ def teacher_forcing(path: str | Path | None = None) -> Figure:
                   colour="#cc0000")
         else:
             _note(ax, 7.85, 1.05, "inputs come from\nthe reference: known\nbefore the step runs")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def bahdanau_step(path: str | Path | None = None) -> Figure:
@@ -171,7 +165,7 @@ def bahdanau_step(path: str | Path | None = None) -> Figure:
     _arrow(ax, s_new, out)
     _note(ax, 7.0, 4.95, "readout: [s$_i$; c$_i$; y$_{i-1}$]", ha="left")
     _note(ax, 6.9, 2.55, "the query is the\nprevious state s$_{i-1}$", colour="#a64d79")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def luong_order(path: str | Path | None = None) -> Figure:
@@ -210,7 +204,7 @@ def luong_order(path: str | Path | None = None) -> Figure:
             _arrow(ax, attend, out)
             _note(ax, 3.2, 0.9, "the GRU never waits for c$_i$:\nall steps in one fused call",
                   size=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 __all__ = ["COLOURS", "bahdanau_step", "encoder_decoder", "luong_order", "teacher_forcing"]

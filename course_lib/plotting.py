@@ -80,13 +80,13 @@ def _draw_heatmap(ax, matrix, source, target, *, title=None, cmap="viridis"):
     return image
 
 
-def _save(fig: Figure, path: str | Path | None) -> None:
+def save_figure(fig: Figure, path: str | Path | None) -> Figure:
     """Save ``fig`` as a PNG when a path is given, creating the folder if needed."""
-    if path is None:
-        return
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=SAVE_DPI, bbox_inches="tight")
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=SAVE_DPI, bbox_inches="tight")
+    return fig
 
 
 def attention_heatmap(
@@ -127,7 +127,7 @@ def attention_heatmap(
     else:
         fig = ax.figure
     _draw_heatmap(ax, matrix, source, target, title=title, cmap=cmap)
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
@@ -169,7 +169,7 @@ def attention_grid(
         _draw_heatmap(ax, matrix, source, target, title=_field(item, "title"))
     for ax in axes.flat[len(items):]:  # empty cells in the last row
         fig.delaxes(ax)
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
@@ -241,7 +241,7 @@ def plot_history(
         fig = axes[0].figure
     for metric, metric_ax in zip(metrics, axes, strict=True):
         _plot_one_metric(metric_ax, logs, metric)
-    _save(fig, path)
+    save_figure(fig, path)
     return fig
 
 
@@ -297,5 +297,5 @@ def plot_bleu_by_length(table: pd.DataFrame, *, ax=None, path: str | Path | None
     ax.grid(axis="y", alpha=0.3)
     if models != [None]:
         ax.legend(title="model")
-    _save(fig, path)
+    save_figure(fig, path)
     return fig

@@ -209,10 +209,8 @@ def library_versions() -> dict:
 
 
 def hardware() -> str:
-    gpu = config.gpu_name()
-    if gpu:
-        return f"GPU: {gpu}"
-    return f"CPU: {os.cpu_count()} cores ({platform.processor() or platform.machine()})"
+    """What this process trains on (see :func:`course_lib.config.device_description`)."""
+    return config.device_description()
 
 
 def resume_command(folder: Path) -> str:

@@ -13,8 +13,6 @@ Measured on synthetic batches of fixed shape, so every variant does the same wor
 from __future__ import annotations
 
 import dataclasses
-import os
-import platform
 import statistics
 import time
 
@@ -64,29 +62,10 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-def measure(settings: SpeedSettings | None = None) -> dict:
-    """Build the models, then time them *interleaved*: one step of each in turn.
-
-    Interleaving spreads slow phases of a busy or throttling machine over all variants
-    alike, so the ratios stay meaningful even when absolute times drift. With
-    ``settings.xla`` every variant is timed twice, without and with XLA
-    (``jit_compile=True``), from the same initial weights.
-    """
-    import numpy as np
-
+def _build_variants(settings: SpeedSettings) -> dict:
+    """Every variant (and its XLA twin with ``settings.xla``), seeded alike and compiled."""
     from course_lib import config, models, training
-    from course_lib.decoding import greedy_decode
 
-    settings = settings or SpeedSettings()
-    (source, decoder_input), labels = synthetic_batch(settings, np.random.default_rng(0))
-    decode_source = source[: settings.decode_batch]
-    real_target_tokens = int((labels != 0).sum())
-    import tensorflow as tf
-
-    result = {"config": {**dataclasses.asdict(settings),
-                         "device": (f"GPU: {config.gpu_name()}" if config.gpu_name()
-                                    else f"CPU ({os.cpu_count()} cores, {platform.machine()})"),
-                         "tensorflow": tf.__version__}}
     built = {}
     for name, kind in VARIANTS.items():
         for xla in (False, True) if settings.xla else (False,):
@@ -95,6 +74,15 @@ def measure(settings: SpeedSettings | None = None) -> dict:
                                        settings.embedding_dim, settings.units)
             training.compile_model(model, jit_compile=xla)
             built[name, xla] = model
+    return built
+
+
+def _time_interleaved(built: dict, settings: SpeedSettings, batch) -> tuple[dict, dict]:
+    """Seconds per train step (every model) and per greedy decode (no XLA), one of each in turn."""
+    from course_lib.decoding import greedy_decode
+
+    (source, decoder_input), labels = batch
+    decode_source = source[: settings.decode_batch]
 
     def train_step(model):
         return lambda: model.train_on_batch((source, decoder_input), labels)
@@ -109,38 +97,65 @@ def measure(settings: SpeedSettings | None = None) -> dict:
         if not xla:
             decode(model)()
     step_times = {key: [] for key in built}
-    decode_times = {name: [] for name in VARIANTS}
+    decode_times = {name: [] for name, xla in built if not xla}
     for round_ in range(settings.steps):
         for (name, xla), model in built.items():
             step_times[name, xla].append(_timed(train_step(model)))
             if round_ < 3 and not xla:
                 decode_times[name].append(_timed(decode(model)))
+    return step_times, decode_times
+
+
+def _ratios(result: dict, xla: bool) -> dict:
+    base, ours, naive = (result[k]["train_step_ms"] for k in ("baseline", "bahdanau",
+                                                                "bahdanau_naive"))
+    ratios = {"bahdanau_over_baseline": round(ours / base, 3),
+              "naive_over_bahdanau": round(naive / ours, 3),
+              "luong_over_baseline": round(result["luong"]["train_step_ms"] / base, 3),
+              "transformer_over_bahdanau": round(result["transformer"]["train_step_ms"] / ours, 3)}
+    if xla:
+        ratios["xla_over_plain"] = {
+            name: round(result[name]["xla"]["train_step_ms"] / result[name]["train_step_ms"], 3)
+            for name in VARIANTS}
+    return ratios
+
+
+def measure(settings: SpeedSettings | None = None) -> dict:
+    """Build the models, then time them *interleaved*: one step of each in turn.
+
+    Interleaving spreads slow phases of a busy or throttling machine over all variants
+    alike, so the ratios stay meaningful even when absolute times drift. With
+    ``settings.xla`` every variant is timed twice, without and with XLA
+    (``jit_compile=True``), from the same initial weights.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    from course_lib import config
+
+    settings = settings or SpeedSettings()
+    batch = synthetic_batch(settings, np.random.default_rng(0))
+    real_target_tokens = int((batch[1] != 0).sum())
+    built = _build_variants(settings)
+    step_times, decode_times = _time_interleaved(built, settings, batch)
 
     def speed(key):
         step_ms = statistics.median(step_times[key]) * 1000
         return {"train_step_ms": round(step_ms, 2),
                 "tokens_per_s": round(real_target_tokens / (step_ms / 1000), 1)}
 
+    result = {"config": {**dataclasses.asdict(settings), "device": config.device_description(),
+                         "tensorflow": tf.__version__}}
+    decoded = min(settings.decode_batch, len(batch[0][0]))
     for name in VARIANTS:
         result[name] = {
             **speed((name, False)),
-            "decode_sentences_per_s": round(len(decode_source)
-                                            / statistics.median(decode_times[name]), 1),
+            "decode_sentences_per_s": round(decoded / statistics.median(decode_times[name]), 1),
             "parameters": int(built[name, False].count_params()),
         }
         if settings.xla:
             result[name]["xla"] = speed((name, True))
-    base, ours, naive = (result[k]["train_step_ms"] for k in ("baseline", "bahdanau",
-                                                                "bahdanau_naive"))
-    result["ratios"] = {"bahdanau_over_baseline": round(ours / base, 3),
-                        "naive_over_bahdanau": round(naive / ours, 3),
-                        "luong_over_baseline": round(result["luong"]["train_step_ms"] / base, 3),
-                        "transformer_over_bahdanau": round(
-                            result["transformer"]["train_step_ms"] / ours, 3)}
-    if settings.xla:
-        result["ratios"]["xla_over_plain"] = {
-            name: round(result[name]["xla"]["train_step_ms"] / result[name]["train_step_ms"], 3)
-            for name in VARIANTS}
+    result["ratios"] = _ratios(result, settings.xla)
     return result
 
 

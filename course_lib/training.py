@@ -276,6 +276,36 @@ def read_progress(folder: str | Path) -> dict | None:
 
 
 
+def _make_ready(model, learning_rate):
+    """Compile ``model`` if it is not yet (an already compiled one keeps its optimizer)."""
+    if getattr(model, "optimizer", None) is None:
+        compile_model(model, learning_rate)
+    elif learning_rate is not None:
+        warnings.warn("train(learning_rate=...) is ignored: the model is already compiled with "
+                      "its own optimizer (compile it again to change the learning rate)",
+                      stacklevel=3)
+
+
+def _early_stopper(model, folder, patience, resume_from) -> _ResumableEarlyStopping:
+    """Early stopping on the validation loss, continuing a resumed run's state."""
+    state = resume_from.get("early_stopping")
+    if state:
+        best_weights = keras.saving.load_model(folder / BEST_MODEL).get_weights()
+        state = {**state, "best_weights": best_weights}
+        model.optimizer.learning_rate = resume_from["learning_rate"]
+    return _ResumableEarlyStopping(state=state, monitor="val_loss", patience=patience,
+                                   restore_best_weights=True)
+
+
+def _restore_best_after_interrupt(model, folder) -> None:
+    best = folder / BEST_MODEL if folder is not None else None
+    if best is not None and best.exists():
+        model.set_weights(keras.saving.load_model(best).get_weights())
+        print(f"\nInterrupted: restored the best checkpoint so far from {best}")
+    else:
+        print("\nInterrupted before the first epoch finished: no checkpoint to restore.")
+
+
 def train(
     model: keras.Model,
     train_ds,
@@ -293,16 +323,15 @@ def train(
 
     * Early stopping: ``patience`` epochs without a lower validation loss end the
       run, and the weights of the best epoch are restored. The learning rate is
-      halved after each epoch without improvement (``ReduceLROnPlateau``).
+      halved after each epoch without improvement (``ReduceLROnPlateau``), so with
+      ``patience`` ≥ 2 the lower rate gets at least one epoch before the run stops.
     * ``folder``: the best model is saved there as ``model.keras`` after every
-      improving epoch (each file written atomically), and the resume state (``last.keras``, ``progress.json``)
-      after every epoch. ``resume_from`` (from :func:`read_progress`) continues a
-      run whose ``model`` was loaded from ``last.keras``.
+      improving epoch, and the resume state (``last.keras``, ``progress.json``) after
+      every epoch, each file written atomically. ``resume_from`` (from
+      :func:`read_progress`) continues a run whose ``model`` was loaded from ``last.keras``.
+    * ``warmup`` (a :class:`LinearWarmUp`) raises the learning rate over the first steps.
     * Ctrl-C ends training cleanly: the best checkpoint (if any) is restored and
       the result says ``stopped_by="interrupted"``.
-
-    * ``warmup`` (a :class:`LinearWarmUp`) raises the learning rate linearly over the
-      first steps.
 
     ``epochs``, ``patience`` and ``learning_rate`` default to :class:`course_lib.config.TrainConfig`.
     An already compiled model keeps its optimizer; a ``learning_rate`` given for it
@@ -313,24 +342,13 @@ def train(
     patience = require_count("patience", defaults.patience if patience is None else patience, 0)
     if steps_per_epoch is not None:
         require_count("steps_per_epoch", steps_per_epoch, 1)
-    if getattr(model, "optimizer", None) is None:
-        compile_model(model, learning_rate)
-    elif learning_rate is not None:
-        warnings.warn("train(learning_rate=...) is ignored: the model is already compiled with "
-                      "its own optimizer (compile it again to change the learning rate)",
-                      stacklevel=2)
+    _make_ready(model, learning_rate)
     folder = Path(folder) if folder is not None else None
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
     resume_from = resume_from or {}
     history = {key: list(values) for key, values in resume_from.get("history", {}).items()}
-    stopper_state = resume_from.get("early_stopping")
-    if stopper_state:
-        best_weights = keras.saving.load_model(folder / BEST_MODEL).get_weights()
-        stopper_state = {**stopper_state, "best_weights": best_weights}
-        model.optimizer.learning_rate = resume_from["learning_rate"]
-    stopper = _ResumableEarlyStopping(state=stopper_state, monitor="val_loss",
-                                      patience=patience, restore_best_weights=True)
+    stopper = _early_stopper(model, folder, patience, resume_from)
     progress = _KeepProgress(folder, history, stopper, resume_from.get("seconds", 0.0))
     callbacks = [
         *([warmup] if warmup is not None else []),
@@ -339,7 +357,6 @@ def train(
         stopper,
         progress,  # after the stopper, so it saves the stopper's updated state
     ]
-    initial_epoch = resume_from.get("epochs_done", 0)
     start = time.perf_counter()
     stopped_by = "max_epochs"
     try:
@@ -347,18 +364,13 @@ def train(
             # Bucketed datasets have no known length; Keras warns when one ends. Expected.
             warnings.filterwarnings("ignore", message=".*ran out of data.*")
             model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
-                      initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-                      verbose=verbose, shuffle=False)
+                      initial_epoch=resume_from.get("epochs_done", 0),
+                      steps_per_epoch=steps_per_epoch, verbose=verbose, shuffle=False)
         if stopper.stopped_epoch > 0:
             stopped_by = "early_stopping"
     except KeyboardInterrupt:
         stopped_by = "interrupted"
-        best = folder / BEST_MODEL if folder is not None else None
-        if best is not None and best.exists():
-            model.set_weights(keras.saving.load_model(best).get_weights())
-            print(f"\nInterrupted: restored the best checkpoint so far from {best}")
-        else:
-            print("\nInterrupted before the first epoch finished: no checkpoint to restore.")
+        _restore_best_after_interrupt(model, folder)
     seconds = resume_from.get("seconds", 0.0) + time.perf_counter() - start
     val = history.get("val_loss")
     return TrainResult(history=history, seconds=seconds, epochs_run=len(val or []),

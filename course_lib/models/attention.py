@@ -42,7 +42,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from .base import PACKAGE, DecoderLayer, RecurrentTranslationModel
+from .base import PACKAGE, DecoderLayer, RecurrentTranslationModel, scan_over_time
 
 NEG_INF = -1e9
 
@@ -159,7 +159,8 @@ class BahdanauDecoder(DecoderLayer):
     """The paper's decoder: attend with s_{i-1}, then feed [y_{i-1}; c_i] to a GRU cell.
 
     Training and inference share :meth:`step`; training runs it over time with
-    ``keras.ops.scan`` (a compiled loop), inference calls it once per generated word.
+    :func:`~course_lib.models.base.scan_over_time` (a compiled loop), inference calls
+    it once per generated word.
     """
 
     attention_class = BahdanauAttention   # the score; chapter 5's experiment swaps it
@@ -207,17 +208,16 @@ class BahdanauDecoder(DecoderLayer):
         batch, source_len, width = (ops.shape(values)[i] for i in range(3))
 
         def one_step(previous, y_i):
-            s_i, c_i, alpha_i = self.step(y_i, previous[0], carry)      # reads s_{i-1} only
-            return (s_i, c_i, alpha_i), (s_i, c_i, alpha_i)
+            return self.step(y_i, previous[0], carry)                   # reads s_{i-1} only
 
-        # Keras' TensorFlow backend stacks per-step outputs of the carry's own shapes, so
-        # c_i and α_i ride in the scan's carry next to s_i (the step never reads them):
-        # that is how we get them back for the readout (c_i) and the heatmaps (α_i).
+        # The scan stacks the carry of every step and returns nothing else, so c_i and
+        # α_i ride in the carry next to s_i (the step never reads them): that is how we
+        # get them back for the readout (c_i) and the heatmaps (α_i).
         initial = (carry["state"],                                      # s_0 (batch, U)
                    ops.zeros((batch, width), dtype=y_prev.dtype),       # c   (batch, D)
                    ops.zeros((batch, source_len), dtype=y_prev.dtype))  # α   (batch, S)
         time_major = ops.transpose(y_prev, (1, 0, 2))                   # (T, batch, E)
-        _, stacked = ops.scan(one_step, initial, time_major)            # each (T, batch, …)
+        stacked = scan_over_time(one_step, initial, time_major)         # each (T, batch, …)
         states, contexts, weights = (ops.transpose(t, (1, 0, 2))        # back to batch-major
                                      for t in stacked)
         return self.readout(states, contexts, y_prev), weights

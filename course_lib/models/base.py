@@ -39,9 +39,26 @@ so a comparison between them changes one thing only. A decoder layer provides:
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import layers, ops
 
 PACKAGE = "course_lib"
+
+
+def scan_over_time(step, initial, sequence):
+    """Run ``step(carry, x_i) -> carry`` along the first axis of ``sequence``; every carry, stacked.
+
+    A compiled loop for decoders whose step i needs the result of step i−1 (the
+    Bahdanau decoder asks attention with s_{i-1}). ``initial`` and the returned carries
+    may be tuples of tensors; each result has the time axis first.
+
+    Why ``tf.scan`` and not the backend-neutral ``keras.ops.scan``: Keras' TensorFlow
+    version of ``scan`` collects the steps in a TensorArray of unknown size, which XLA
+    (``jit_compile=True``, the ``gpu`` profile) refuses to compile ("XLA compilation
+    requires a fixed tensor list size"); ``tf.scan`` bounds its loop and compiles.
+    ``tests/test_models.py`` trains every decoder with XLA to keep it so.
+    """
+    return tf.scan(step, sequence, initializer=initial)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import keras
 from keras import layers, ops
 
-from .base import PACKAGE, DecoderLayer, RecurrentTranslationModel
+from .base import PACKAGE, DecoderLayer, RecurrentTranslationModel, scan_over_time
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -86,7 +86,8 @@ class OwnPredictionSamplingSeq2Seq(BaselineSeq2Seq):
     scheduled sampling (Bengio et al. 2015) without the schedule: the paper raises
     the probability during training, we keep it constant.
 
-    The decoder must now run one step at a time (``keras.ops.scan`` over ``decode_step``),
+    The decoder must now run one step at a time (:func:`~course_lib.models.base.scan_over_time`
+    over ``decode_step``),
     which is slower than the fused GRU. At inference time the model is a baseline.
     """
 
@@ -117,13 +118,12 @@ class OwnPredictionSamplingSeq2Seq(BaselineSeq2Seq):
             own = ops.cast(ops.argmax(logits, axis=-1), true_token.dtype)  # (batch,)
             token = ops.where(coin, own, true_token)
             logits, carry, _ = self.decode_step(token, carry)
-            # Keras' TensorFlow backend stacks per-step outputs of the carry's own shape,
-            # so the step returns its whole carry (logits included) as the output too.
-            return (carry, logits), (carry, logits)
+            return carry, logits
 
         carry = self.encode(source_ids)
         initial = (carry, ops.zeros((ops.shape(decoder_input)[0], self.target_vocab_size)))
-        _, (_, logits) = ops.scan(one_step, initial, (true_tokens, use_own))  # (T, batch, V)
+        # Every step's carry comes back stacked; the logits we want ride in it.
+        _, logits = scan_over_time(one_step, initial, (true_tokens, use_own))  # (T, batch, V)
         return ops.transpose(logits, (1, 0, 2))                       # (batch, T, V)
 
     def get_config(self):
