@@ -73,6 +73,11 @@ TRAIN_MISTAKES = [  # (extra options, what the message says)
     (["--target-vocab", "3"], "--target-vocab: must be at least 5"),
     (["--units", "ten"], "expected a whole number, got 'ten'"),
     (["--profile", "turbo"], "invalid choice: 'turbo'"),
+    (["--dropout", "1"], "--dropout: must be from 0 up to (not including) 1, got 1.0"),
+    (["--dropout", "-0.1"], "--dropout: must be from 0 up to (not including) 1"),
+    (["--label-smoothing", "half"], "--label-smoothing: expected a number, got 'half'"),
+    (["--readout", "relu"], "invalid choice: 'relu'"),
+    (["--warmup-steps", "-4"], "--warmup-steps: must be at least 0"),
     (["--resume"], "holds no unfinished run to resume"),
 ]
 
@@ -173,6 +178,8 @@ USE_MISTAKES = [  # (command builder, message)
      "--beam: must be at least 1"),
     (lambda r, t: ["evaluate", r["attention"], "--pairs", _pairs(t), "--beam", "-3"],
      "--beam: must be at least 1"),
+    (lambda r, t: ["evaluate", r["attention"], "--pairs", _pairs(t), "--length-penalty", "9"],
+     "--length-penalty: must be from 0 to 5, got 9.0"),
     (lambda r, t: ["evaluate", r["attention"], "--pairs", _pairs(t), "--out", t],
      "is a folder: give a file name"),
     (lambda r, t: ["evaluate", r["attention"], "--pairs", _pairs(t), "--out",

@@ -117,9 +117,8 @@ class Readout(layers.Layer):
     the tanh form on ``[c_t; h_t]`` and call ``t_i`` the *attentional hidden state*; we
     add ``y_{i-1}`` for every decoder, so that the models differ only in ``c_i``. The
     course uses maxout for every recurrent decoder: trained by the same rule, the
-    tanh readout sat on the unigram plateau (validation accuracy 0.21) for its first
-    2–4 epochs while maxout learned from the first (README, "Regularisation and the
-    readout").
+    tanh readout sat on a plateau (validation accuracy flat) for its first 2–4 epochs
+    while maxout learned from the first (README, "Regularisation and the readout").
 
     The logits are computed in float32 even under mixed precision, so the softmax and
     the loss stay accurate.

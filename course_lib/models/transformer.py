@@ -19,9 +19,16 @@ scores ``q·k / √d_k`` in ``heads`` sub-spaces of width ``d_k = d / heads``.
 Where this code differs from the paper, on purpose:
 
 * layer normalisation comes *before* each sub-layer ("pre-LN", Xiong et al. 2020)
-  where the paper puts it after the residual sum; pre-LN trains stably without the
-  paper's learning-rate warm-up, so the Transformer uses exactly the optimiser,
-  learning rate and early-stopping rule of the RNN models;
+  where the paper puts it after the residual sum, with one more layer norm at the
+  end of each stack; pre-LN trains stably without the paper's learning-rate warm-up
+  (Xiong et al. 2020), so by default the Transformer uses exactly the optimiser,
+  learning rate and early-stopping rule of the RNN models (``--warmup-steps`` adds a
+  linear warm-up, without the paper's inverse-square-root decay);
+* much smaller: 2 layers per stack, width d = the profile's units (160 or 256),
+  4 heads (the paper's base model: 6 layers, d = 512, 8 heads);
+* dropout is the course's setting for every model (0.2; the paper: 0.1), label
+  smoothing is the paper's ε = 0.1; Adam with the course's learning rate and
+  gradient clipping (the paper: its own β₂ = 0.98 and ε);
 * the sinusoids are concatenated (all sines, then all cosines) instead of
   interleaved; this is the same encoding with its dimensions in another order;
 * the output layer has its own weights (the paper shares them with the embedding).
