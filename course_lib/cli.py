@@ -159,25 +159,39 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_compare(args) -> None:
-    """Two runs on the same pairs: BLEU with CIs, and Koehn's paired bootstrap of B − A."""
+    """Runs on the same pairs: BLEU with CIs, by length, and Koehn's paired bootstrap of B − A.
+
+    With more than two runs, every pair is compared (``differences``); ``b_minus_a`` is
+    always the second run against the first.
+    """
     from .evaluation import evaluate, read_pairs_file
     from .runs import load_run
 
     pairs = read_pairs_file(args.pairs)
+    names = [args.run_a, args.run_b, *args.more]
+    if len(set(map(str, names))) < len(names):
+        raise CliError("compare needs different run folders; one was given twice")
+    runs = [load_run(name) for name in names]   # every folder checked before any translating
     results = {}
-    for name in (args.run_a, args.run_b):
-        run = load_run(name)
+    for name, run in zip(names, runs, strict=True):
         result = evaluate(run.translator, pairs, beam_width=args.beam,
                           length_penalty=args.length_penalty)
         results[str(name)] = (run, result)
-    (_, a), (_, b) = results.values()
     summary = {name: {"kind": run.metadata["kind"], "epochs_run": run.metadata["epochs_run"],
+                      "best_epoch": run.metadata.get("final_metrics", {}).get("best_epoch"),
                       "train_seconds": run.metadata["train_seconds"],
                       "parameters": run.metadata["parameters"],
                       **{k: result.scores[k] for k in ("bleu", "bleu_low", "bleu_high", "chrf",
-                                                       "exact_match", "unk_rate", "sentences")}}
+                                                       "exact_match", "unk_rate", "sentences")},
+                      "by_length": result.by_length.to_dict(orient="records")}
                for name, (run, result) in results.items()}
-    summary["b_minus_a"] = _paired_difference(a, b)
+    evaluated = [result for _, result in results.values()]
+    summary["b_minus_a"] = _paired_difference(evaluated[0], evaluated[1])
+    if args.more:
+        summary["differences"] = [
+            {"a": str(names[i]), "b": str(names[j]),
+             **_paired_difference(evaluated[i], evaluated[j])}
+            for i in range(len(names)) for j in range(i + 1, len(names))]
     _print_json(summary)
 
 
@@ -459,10 +473,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replace-unknown", action="store_true", help=REPLACE_HELP)
     p.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("compare", help="two runs on one pairs file: BLEU with CIs and the "
-                                       "paired bootstrap of the difference (Koehn 2004)")
+    p = sub.add_parser("compare", help="two or more runs on one pairs file: BLEU with CIs and "
+                                       "the paired bootstrap of each difference (Koehn 2004)")
     p.add_argument("run_a", type=Path, help="the first run folder (the reference system)")
     p.add_argument("run_b", type=Path, help="the second run folder")
+    p.add_argument("more", type=Path, nargs="*", help="more run folders (every pair is compared)")
     p.add_argument("--pairs", required=True, help="english<TAB>german lines; repeats = references")
     p.add_argument("--beam", type=positive, default=1, help="beam width (1 = greedy)")
     p.add_argument("--length-penalty", type=penalty, default=1.0, metavar="ALPHA",

@@ -30,14 +30,11 @@ import hashlib
 import os
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import warnings
 import zipfile
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from http.client import HTTPException
 from pathlib import Path
 
 from course_lib import config
@@ -71,7 +68,6 @@ KNOWN_SNAPSHOTS: dict[str, str] = {
 
 #: HTTP status codes worth trying again: the server is busy or broken right now.
 RETRY_STATUS = {429, 500, 502, 503, 504}
-_CHUNK = 1 << 16
 _MAX_EXAMPLES = 5
 
 
@@ -257,56 +253,29 @@ def read_pairs(path: str | os.PathLike) -> CorpusFile:
 # --------------------------------------------------------------------------- downloading
 
 
-def _open(url: str, timeout: float):
-    """Open the URL with a browser-like User-Agent (the host refuses Python's)."""
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    return urllib.request.urlopen(request, timeout=timeout)
+def _downloader(timeout: float, progress: bool):
+    """pooch's HTTP downloader (``requests`` underneath) with a browser-like User-Agent.
+
+    The host refuses Python's default User-Agent. pooch streams the body to a file and
+    shows a tqdm bar; ``requests`` raises when the connection closes before the whole
+    file (as announced by Content-Length) has arrived.
+    """
+    import pooch
+
+    return pooch.HTTPDownloader(progressbar=progress, headers={"User-Agent": USER_AGENT},
+                                timeout=timeout)
 
 
-def _progress_bar(total: int | None, enabled: bool, name: str):
-    try:
-        from tqdm import tqdm
-    except ImportError:  # tqdm is optional: no bar, same download
-        return None
-    return tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024,
-                desc=name, disable=not enabled, mininterval=0.5)
-
-
-def _http_error_message(err: urllib.error.HTTPError, url: str, dest: Path) -> str:
+def _http_error_message(code: int, reason: str, url: str, dest: Path) -> str:
     """Explain an HTTP error that retrying will not fix."""
-    if err.code in (403, 406):
+    if code in (403, 406):
         why = "the server refused this client (it blocks some programs, not browsers)"
-    elif err.code == 404:
+    elif code == 404:
         why = "the file was not found at that address (it may have moved)"
     else:
-        why = f"the server answered {err.code} {err.reason}"
-    return (f"Could not download {url}: HTTP {err.code}, {why}.\n"
+        why = f"the server answered {code} {reason}"
+    return (f"Could not download {url}: HTTP {code}, {why}.\n"
             + manual_download_help(url, dest))
-
-
-class _Truncated(OSError):
-    """The connection closed before the whole file arrived (worth a retry)."""
-
-
-def _fetch_to(url: str, tmp, *, timeout: float, progress: bool) -> int:
-    """Stream the URL into the open file ``tmp``; return the number of bytes."""
-    with _open(url, timeout) as response:
-        length = response.headers.get("Content-Length")
-        expected = int(length) if length and length.isdigit() else None
-        bar = _progress_bar(expected, progress, Path(url).name)
-        received = 0
-        try:
-            for chunk in iter(lambda: response.read(_CHUNK), b""):
-                tmp.write(chunk)
-                received += len(chunk)
-                if bar is not None:
-                    bar.update(len(chunk))
-        finally:
-            if bar is not None:
-                bar.close()
-    if expected is not None and received != expected:
-        raise _Truncated(f"received {received:,} of {expected:,} bytes")
-    return received
 
 
 def _check_zip(path: Path, url: str, dest: Path) -> None:
@@ -345,6 +314,8 @@ def download(url: str, dest: str | os.PathLike, *, timeout: float = 30, retries:
     Other HTTP errors (403, 404, ...) fail at once. Whatever happens, including
     Ctrl-C, no partial file is left behind.
     """
+    import requests
+
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     last_error = "no attempt made"
@@ -352,20 +323,22 @@ def download(url: str, dest: str | os.PathLike, *, timeout: float = 30, retries:
         if attempt:
             time.sleep(backoff * 2 ** (attempt - 1))
         fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
+        os.close(fd)
         tmp = Path(tmp_name)
         try:
-            with os.fdopen(fd, "wb") as f:
-                _fetch_to(url, f, timeout=timeout, progress=progress)
+            _downloader(timeout, progress)(url, tmp_name, None)
             _check_zip(tmp, url, dest)
             os.replace(tmp, dest)
             return dest
-        except urllib.error.HTTPError as err:
-            err.close()
-            if err.code not in RETRY_STATUS:
-                raise CorpusDownloadError(_http_error_message(err, url, dest)) from None
-            last_error = f"HTTP {err.code} {err.reason}"
-        except (_Truncated, urllib.error.URLError, HTTPException, OSError) as err:
-            last_error = f"{type(err).__name__}: {getattr(err, 'reason', err)}"
+        except requests.HTTPError as err:
+            code, reason = err.response.status_code, err.response.reason
+            if code not in RETRY_STATUS:
+                raise CorpusDownloadError(_http_error_message(code, reason, url, dest)) from None
+            last_error = f"HTTP {code} {reason}"
+        except requests.exceptions.ChunkedEncodingError:
+            last_error = "the connection broke off before the whole file arrived"
+        except (requests.RequestException, OSError) as err:
+            last_error = f"{type(err).__name__}: {err}"
         finally:
             tmp.unlink(missing_ok=True)
         if attempt < retries:

@@ -87,6 +87,26 @@ def test_transformer_run_evaluates_and_translates(capsys, trained, tiny_corpus):
     assert meta["kind"] == "transformer" and meta["parameters"] > 0
 
 
+def test_compare_three_runs_compares_every_pair(capsys, trained, tiny_corpus):
+    folders = [trained[k] for k in ("baseline", "attention", "transformer")]
+    code, out, _ = run_cli(capsys, "compare", *folders, "--pairs", tiny_corpus)
+    summary = json.loads(out)
+    assert code == 0
+    scores = {str(f): summary[str(f)] for f in folders}
+    assert all(s["by_length"] and s["best_epoch"] >= 1 for s in scores.values())
+    pairs = [(d["a"], d["b"]) for d in summary["differences"]]
+    assert pairs == [(str(folders[0]), str(folders[1])), (str(folders[0]), str(folders[2])),
+                     (str(folders[1]), str(folders[2]))]
+    for difference in summary["differences"]:
+        expected = scores[difference["b"]]["bleu"] - scores[difference["a"]]["bleu"]
+        assert difference["bleu"] == pytest.approx(expected, abs=1e-9)
+    assert summary["b_minus_a"] == {k: v for k, v in summary["differences"][0].items()
+                                    if k not in ("a", "b")}
+    code, _, err = run_cli(capsys, "compare", folders[0], folders[1], folders[0],
+                           "--pairs", tiny_corpus)
+    assert code == 2 and "given twice" in err
+
+
 def test_compare_two_runs_with_a_paired_bootstrap(capsys, trained, tiny_corpus):
     from course_lib import evaluation, runs, significance
 
