@@ -1,10 +1,11 @@
-"""Keep the course notebooks in shape: ``sync``, ``check`` and ``execute``.
+"""Keep the course notebooks in shape: ``sync``, ``check``, ``execute`` and ``refresh``.
 
 Usage::
 
     python tools/notebooks.py sync     [NAMES...]   # solutions/ -> chapters/
     python tools/notebooks.py check    [NAMES...]   # exit 1 if sync would change anything
     python tools/notebooks.py execute  [NAMES...]   # run solutions/, save outputs, then sync
+    python tools/notebooks.py refresh  [NAMES...]   # run, but take new outputs of checked cells only
 
 ``NAMES`` may be ``03_attention``, ``03_attention.ipynb`` or a path to either
 copy; without names every ``solutions/*.ipynb`` is processed.
@@ -474,17 +475,50 @@ def execute(root: Path = ROOT, names: Sequence[str] = ()) -> int:
     return status
 
 
+def refresh(root: Path = ROOT, names: Sequence[str] = ()) -> int:
+    """``refresh`` command: re-run a notebook and take the new outputs of its *checked* cells only.
+
+    After a library change that alters outputs nbval compares (a parameter count, a printed
+    source), this updates exactly those cells from a real run in the current environment
+    (the quick profile is enough: checked cells are the same in every profile, or CI would
+    fail) and keeps the stored outputs of cells tagged ``nbval-ignore-output`` (trainings,
+    timings) from the full run that made them. Prints every cell it changed.
+    """
+    status = 0
+    for name in names_from(names, root):
+        path = root / SOLUTIONS / name
+        stored = read(path)
+        try:
+            fresh = execute_notebook(path)
+        except Exception as exc:  # noqa: BLE001 - report and go on with the next one
+            print(f"✗ {SOLUTIONS}/{name}: execution failed, nothing changed:\n{exc}")
+            status = 1
+            continue
+        changed = []
+        for index, (old, new) in enumerate(zip(stored.cells, fresh.cells, strict=True)):
+            checked = old.cell_type == "code" and SETUP_TAG not in old.metadata.get("tags", [])
+            if checked and old.get("outputs") != new.get("outputs"):
+                old.outputs = new.outputs
+                changed.append(index)
+        write(stored, path)
+        print(f"✓ {SOLUTIONS}/{name}: checked cells refreshed: {changed or 'none'}")
+    sync(root, names)
+    return status
+
+
 # ----------------------------------------------------------------------------- CLI
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["sync", "check", "execute"])
+    parser.add_argument("command", choices=["sync", "check", "execute", "refresh"])
     parser.add_argument("names", nargs="*", help="notebooks (default: all of solutions/)")
     args = parser.parse_args(argv)
 
     if args.command == "execute":
         return execute(ROOT, args.names)
+    if args.command == "refresh":
+        return refresh(ROOT, args.names)
     if args.command == "check":
         problems = drift(ROOT, args.names)
         for line in problems:
