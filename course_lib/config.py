@@ -241,7 +241,7 @@ class TrainConfig:
         if name == "quick":
             return TrainConfig(epochs=1, max_train_pairs=4000, patience=1)
         if name == "cpu":
-            return TrainConfig(epochs=20, max_train_pairs=40_000, patience=2)
+            return TrainConfig(epochs=30, max_train_pairs=40_000, patience=2)
         # XLA on the GPU: kernel fusion pays there; on CPU it is not yet measured on whole
         # runs (compiling one program per bucket shape costs minutes), so it stays off.
         return TrainConfig(batch_size=128, mixed_precision=True, jit_compile=True)

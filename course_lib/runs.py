@@ -441,7 +441,9 @@ def settings_to_resume(folder: str | Path, **given) -> RunSettings:
 
     ``given`` holds options the user passed again (``units=160``, ``kind="attention"``,
     ``profile="cpu"``…; ``None`` values are ignored): each must agree with the run's,
-    or :class:`SettingsMismatch` names the differences.
+    or :class:`SettingsMismatch` names the differences. The one exception is ``epochs``,
+    an upper bound that does not change how any epoch trains: it may be *raised*, so a
+    run that is still improving when it nears its limit can go on.
     """
     folder = Path(folder)
     staged = _staged_metadata(folder)
@@ -451,6 +453,8 @@ def settings_to_resume(folder: str | Path, **given) -> RunSettings:
                        + (" (the run there has finished)" if finished else "")
                        + ": train without --resume")
     settings = RunSettings.from_metadata(staged, str(folder / UNFINISHED / "run.json"))
+    if given.get("epochs") is not None and given["epochs"] > settings.epochs:
+        settings = dataclasses.replace(settings, epochs=given["epochs"])
     differences = {name: (value, getattr(settings, name)) for name, value in given.items()
                    if value is not None and value != getattr(settings, name)}
     if differences:
@@ -462,7 +466,7 @@ def _progress_to_resume(out: Path, settings: RunSettings, data: PreparedData) ->
     """The saved progress of the unfinished run in ``out`` (``None``: no epoch had finished)."""
     from . import training
 
-    stored = settings_to_resume(out)
+    stored = settings_to_resume(out, epochs=settings.epochs)
     if stored != settings:
         theirs, ours = asdict(stored), asdict(settings)
         raise SettingsMismatch(out, {name: (ours[name], theirs[name]) for name in ours

@@ -246,3 +246,26 @@ def test_linear_warm_up_raises_the_rate_to_its_target_then_leaves_it(vec, batch)
     np.testing.assert_allclose(seen, [0.001, 0.002, 0.003, 0.004, 0.004, 0.004], rtol=1e-5)
     with pytest.raises(ValueError, match="warmup_steps"):
         training.LinearWarmUp(0)
+
+
+def test_resume_may_raise_the_epoch_limit_and_nothing_else(tmp_path):
+    """A run still improving at its limit can go on; every other setting must agree."""
+    import dataclasses
+    import json
+
+    from course_lib import runs
+
+    settings = runs.RunSettings.for_profile("transformer", "cpu")
+    staged = tmp_path / runs.UNFINISHED
+    staged.mkdir()
+    (staged / "run.json").write_text(json.dumps(
+        {"format_version": runs.FORMAT_VERSION, "status": "interrupted",
+         "settings": dataclasses.asdict(settings)}), encoding="utf-8")
+    raised = runs.settings_to_resume(tmp_path, epochs=settings.epochs + 10)
+    assert raised == dataclasses.replace(settings, epochs=settings.epochs + 10)
+    assert runs.settings_to_resume(tmp_path) == settings
+    with pytest.raises(runs.SettingsMismatch) as lowered:
+        runs.settings_to_resume(tmp_path, epochs=settings.epochs - 1)
+    assert "epochs" in lowered.value.differences
+    with pytest.raises(runs.SettingsMismatch):
+        runs.settings_to_resume(tmp_path, epochs=settings.epochs + 10, units=7)
