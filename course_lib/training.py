@@ -41,12 +41,12 @@ def smoothed_cross_entropy(labels, logits, label_smoothing: float):
     so the loss is (1 − ε)·(−log p_label) + ε·mean_v(−log p_v). With ε = 0 it is the
     plain cross-entropy.
     """
-    log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)          # (batch, T, V)
-    labels = ops.cast(labels, "int32")[..., None]                               # (batch, T, 1)
-    nll = -ops.squeeze(ops.take_along_axis(log_probs, labels, axis=-1), -1)    # (batch, T)
+    logits = ops.cast(logits, "float32")
+    nll = keras.losses.sparse_categorical_crossentropy(
+        ops.cast(labels, "int32"), logits, from_logits=True)                    # (batch, T)
     if label_smoothing == 0:
         return nll
-    spread = -ops.mean(log_probs, axis=-1)                                      # (batch, T)
+    spread = -ops.mean(ops.log_softmax(logits, axis=-1), axis=-1)               # (batch, T)
     return (1.0 - label_smoothing) * nll + label_smoothing * spread
 
 
