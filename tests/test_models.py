@@ -304,8 +304,7 @@ def test_decoded_model_is_garbage_collected(vec, batch):
     assert alive() is None
 
 
-@pytest.mark.parametrize("kind", ["baseline", "attention", "attention_naive", "luong",
-                                  "transformer"])
+@pytest.mark.parametrize("kind", ["baseline", "attention", "luong", "transformer"])
 def test_training_step_compiles_with_xla_and_matches_the_plain_step(kind):
     """The GPU path: every decoder (the Bahdanau one is a scan) compiles with XLA.
 
