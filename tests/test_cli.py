@@ -346,3 +346,28 @@ def test_sigterm_takes_the_interrupted_path():
         signal.signal(signal.SIGTERM, previous[0])
         signal.signal(signal.SIGINT, previous[1])
         signal.signal(signal.SIGHUP, previous[2])
+
+
+def test_choose_decoding_picks_on_validation_and_says_how(capsys, trained, tmp_path, tiny_corpus,
+                                                          monkeypatch):
+    """benchmarks/choose_decoding.py: greedy plus a beam grid on seeded validation sources."""
+    import importlib.util
+    from pathlib import Path
+
+    monkeypatch.setenv("COURSE_DATA", str(tiny_corpus))
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "choose_decoding.py"
+    spec = importlib.util.spec_from_file_location("choose_decoding", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "choice.json"
+    assert module.main([str(trained["attention"]), "--sample", "6", "--beams", "2",
+                        "--penalties", "0.5", "1.0", "--json", str(out)]) == 0
+    summary = json.loads(out.read_text(encoding="utf-8"))
+    assert "validation sources: " in summary["sample"] and summary["sentences"] <= 6
+    assert [(r["beam"], r["length_penalty"]) for r in summary["rows"]] == [
+        (1, 1.0), (2, 0.5), (2, 1.0)]
+    best = max(summary["rows"], key=lambda r: (r["bleu"], -r["beam"]))
+    assert summary["best"]["bleu"] == best["bleu"]
+    chosen = summary["chosen"]
+    if chosen["beam"] > 1:  # a beam is chosen only when it beats greedy significantly
+        assert summary["best"]["minus_greedy"]["ci"][0] > 0
