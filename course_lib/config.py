@@ -34,7 +34,7 @@ REPO_URL = f"https://github.com/{REPO_SLUG}"
 #: Cut a release with ``python tools/release.py X.Y.Z`` (CONTRIBUTING.md): it bumps this,
 #: pyproject's version and the notebooks' set-up cells together and records what the release
 #: holds in ``release.json``; a test fails while ``course_lib/`` or the notebooks differ from it.
-RELEASE = "v0.5.0"
+RELEASE = "v0.5.1"
 PIP_INSTALL_URL = f"git+{REPO_URL}.git@{RELEASE}"
 
 QUICK_ENV = "COURSE_QUICK"
@@ -203,13 +203,17 @@ class TransformerConfig:
 
     Its width d is ``ModelConfig.units``; the feed-forward layers are
     ``ffn_multiplier`` times wider, as in Vaswani et al. (2017). Decoding keeps the
-    keys and values of at most ``max_target_length`` German tokens.
+    keys and values of at most ``max_target_length`` German tokens. It is trained with
+    a linear learning-rate warm-up over ``warmup_steps`` steps (about one epoch of the
+    ``cpu`` profile; Vaswani et al. 2017 warm up over 4,000): measured on validation it
+    gained 2.7 BLEU over no warm-up (README, "Regularisation and the readout").
     """
 
     heads: int = 4
     layers: int = 2
     ffn_multiplier: int = 4
     max_target_length: int = 64
+    warmup_steps: int = 630
 
 
 @dataclass(frozen=True)

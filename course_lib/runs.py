@@ -158,6 +158,10 @@ class RunSettings:
         except config.ConfigError as error:
             raise SettingsError(str(error)) from None
         sizes, train = config.ModelConfig.for_profile(profile), config.TrainConfig.for_profile(profile)
+        if kind == "transformer" and profile != "quick":  # differs by kind (measured); the
+            # quick profile's single short epoch (63 steps) would never reach the full rate
+            train = dataclasses.replace(train,
+                                        warmup_steps=config.TransformerConfig.warmup_steps)
         return RunSettings(kind=kind, **asdict(sizes), **asdict(train), profile=profile)
 
     #: The notebooks' name for :meth:`for_profile` with the profile in force.

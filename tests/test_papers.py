@@ -269,3 +269,14 @@ def test_resume_may_raise_the_epoch_limit_and_nothing_else(tmp_path):
     assert "epochs" in lowered.value.differences
     with pytest.raises(runs.SettingsMismatch):
         runs.settings_to_resume(tmp_path, epochs=settings.epochs + 10, units=7)
+
+
+def test_only_the_transformer_warms_up_by_default():
+    from course_lib import runs
+
+    for profile in ("cpu", "gpu"):
+        assert runs.RunSettings.for_profile("transformer", profile).warmup_steps == (
+            config.TransformerConfig.warmup_steps) > 0
+        for kind in ("baseline", "attention", "luong"):
+            assert runs.RunSettings.for_profile(kind, profile).warmup_steps == 0
+    assert runs.RunSettings.for_profile("transformer", "quick").warmup_steps == 0
