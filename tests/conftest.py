@@ -21,6 +21,22 @@ if "COURSE_DATA" not in os.environ and SNAPSHOT.exists():
     os.environ["COURSE_DATA"] = str(SNAPSHOT)
 
 
+@pytest.fixture(scope="module")
+def vec():
+    """Tiny vectorizers for the model tests (a module may define its own ``vec``)."""
+    from helpers import tiny_vectorizers
+
+    return tiny_vectorizers()
+
+
+@pytest.fixture(scope="module")
+def batch(vec):
+    """(source, decoder_input, labels) of sentences of mixed lengths, padded."""
+    from helpers import mixed_length_batch
+
+    return mixed_length_batch(vec)
+
+
 def pytest_report_header(config):
     return [f"course: COURSE_QUICK={os.environ.get('COURSE_QUICK')} "
             f"COURSE_DATA={os.environ.get('COURSE_DATA', '(unset: cache or download)')}"]

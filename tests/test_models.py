@@ -10,7 +10,6 @@ import pytest
 from helpers import (
     EMBEDDING_DIM,
     UNITS,
-    mixed_length_batch,
     padded_arrays,
     step_by_step,
     tiny_model,
@@ -33,16 +32,6 @@ from course_lib.models import (
 KINDS = ["baseline", "attention", "luong"]
 ATTENTION_KINDS = ["attention", "luong"]
 ATOL = 1e-5
-
-
-@pytest.fixture(scope="module")
-def vec():
-    return tiny_vectorizers()
-
-
-@pytest.fixture(scope="module")
-def batch(vec):
-    return mixed_length_batch(vec)
 
 
 @pytest.fixture(scope="module")

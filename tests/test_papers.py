@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from helpers import mixed_length_batch, step_by_step, tiny_model, tiny_vectorizers
+from helpers import step_by_step, tiny_model
 
 import course_lib
 from course_lib import config, training
@@ -28,16 +28,6 @@ from course_lib.models import (
 PACKAGE_ROOT = Path(course_lib.__file__).parent
 RECURRENT_KINDS = [kind for kind, cls in MODEL_KINDS.items()
                    if issubclass(cls, RecurrentTranslationModel)]
-
-
-@pytest.fixture(scope="module")
-def vec():
-    return tiny_vectorizers()
-
-
-@pytest.fixture(scope="module")
-def batch(vec):
-    return mixed_length_batch(vec)
 
 
 # --------------------------------------------------------------------------- readout

@@ -9,12 +9,10 @@ import numpy as np
 import pytest
 from helpers import (
     UNITS,
-    mixed_length_batch,
     overfit,
     step_by_step,
     tiny_model,
     tiny_pairs,
-    tiny_vectorizers,
 )
 
 from course_lib import config
@@ -22,16 +20,6 @@ from course_lib.decoding import Translator, beam_search, greedy_decode, teacher_
 from course_lib.models import MODEL_KINDS, TransformerSeq2Seq, causal_mask, positional_encoding
 
 ATOL = 1e-5
-
-
-@pytest.fixture(scope="module")
-def vec():
-    return tiny_vectorizers()
-
-
-@pytest.fixture(scope="module")
-def batch(vec):
-    return mixed_length_batch(vec)
 
 
 @pytest.fixture(scope="module")

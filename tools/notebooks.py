@@ -451,6 +451,15 @@ def execute_notebook(path: Path, timeout: int = CELL_TIMEOUT) -> NotebookNode:
     return nb
 
 
+def _executed(path: Path, name: str, if_failed: str) -> NotebookNode | None:
+    """``path`` run top to bottom, or ``None`` after printing why it failed and ``if_failed``."""
+    try:
+        return execute_notebook(path)
+    except Exception as exc:  # noqa: BLE001 - report and go on with the next one
+        print(f"✗ {SOLUTIONS}/{name}: execution failed, {if_failed}:\n{exc}")
+        return None
+
+
 def execute(root: Path = ROOT, names: Sequence[str] = ()) -> int:
     """``execute`` command: run, save, report stderr, then sync. Returns an exit code."""
     status = 0
@@ -458,10 +467,8 @@ def execute(root: Path = ROOT, names: Sequence[str] = ()) -> int:
         path = root / SOLUTIONS / name
         print(f"▶ executing {SOLUTIONS}/{name} "
               f"(quick mode {'on' if config.quick_mode() else 'off'}) ...", flush=True)
-        try:
-            nb = execute_notebook(path)
-        except Exception as exc:  # noqa: BLE001 - report and go on with the next one
-            print(f"✗ {SOLUTIONS}/{name}: execution failed, outputs not saved:\n{exc}")
+        nb = _executed(path, name, "outputs not saved")
+        if nb is None:
             status = 1
             continue
         write(nb, path)
@@ -488,10 +495,8 @@ def refresh(root: Path = ROOT, names: Sequence[str] = ()) -> int:
     for name in names_from(names, root):
         path = root / SOLUTIONS / name
         stored = read(path)
-        try:
-            fresh = execute_notebook(path)
-        except Exception as exc:  # noqa: BLE001 - report and go on with the next one
-            print(f"✗ {SOLUTIONS}/{name}: execution failed, nothing changed:\n{exc}")
+        fresh = _executed(path, name, "nothing changed")
+        if fresh is None:
             status = 1
             continue
         changed = []
