@@ -616,6 +616,23 @@ def _settings_of(metadata: dict | None) -> RunSettings | None:
         return None
 
 
+def same_result(metadata: dict, settings: RunSettings) -> bool:
+    """Would training with ``settings`` give the finished run described by ``metadata``?
+
+    Yes when the settings are equal. Also when they differ only in the epoch limit and
+    the run was ended by early stopping within the new limit: the limit is an upper
+    bound, so every epoch, and the epoch kept, would be the same (training is seeded).
+    """
+    trained = _settings_of(metadata)
+    if trained is None:
+        return False
+    if trained == settings:
+        return True
+    return (dataclasses.replace(trained, epochs=settings.epochs) == settings
+            and metadata.get("stopped_by") == "early_stopping"
+            and int(metadata.get("epochs_run", settings.epochs + 1)) <= settings.epochs)
+
+
 def default_folder(kind: str, profile: str | None = None) -> Path:
     """``<models dir>/<kind>`` for the reference (gpu) profile, ``<kind>-<profile>`` otherwise."""
     profile = profile or config.profile()
@@ -652,7 +669,9 @@ def load_or_train(kind: str, data: PreparedData, folder: str | Path | None = Non
             finished = _read_metadata(folder)
         except RunError as error:
             print(f"The run in {folder} cannot be used ({error}).")
-    if finished is not None and matches(finished) and finished.get("status") == "complete":
+    if (finished is not None and finished.get("status") == "complete"
+            and finished.get("data_sha256") == data.stats.get("sha256")
+            and same_result(finished, settings)):
         try:
             run = load_run(folder)
             print(f"Loaded the trained {kind} model from {folder} ({run.metadata['stopped_by']} "

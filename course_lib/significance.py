@@ -63,9 +63,21 @@ class PairedResult:
     difference: Interval
     p_value: float   # share of resamples in which the system was not better than the baseline
 
+    @property
+    def p_text(self) -> str:
+        """The p-value as it may be reported: ``"< 0.001"`` when no resample of 1,000 had A ≥ B.
+
+        With ``samples`` resamples the smallest share the test can see is 1/samples, so
+        a share of 0 means "below that", not "zero".
+        """
+        if self.p_value == 0:
+            return f"< {1 / self.difference.samples:.3g}"
+        return f"{self.p_value:.3f}"
+
     def __str__(self) -> str:
+        p = self.p_text if self.p_value == 0 else f"= {self.p_text}"
         return (f"Δ BLEU = {self.difference.score:+.2f} ({self.difference.confidence:.0%} CI "
-                f"{self.difference.low:+.2f} to {self.difference.high:+.2f}), p = {self.p_value:.3f}")
+                f"{self.difference.low:+.2f} to {self.difference.high:+.2f}), p {p}")
 
 
 def sentence_counts(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> np.ndarray:
@@ -127,8 +139,19 @@ def paired_bootstrap(baseline: Sequence[str], system: Sequence[str],
     """Koehn's paired bootstrap: both systems scored on the same resampled test sets."""
     metrics.check_corpus(baseline, references)
     metrics.check_corpus(system, references)
-    counts_a = sentence_counts(baseline, references)
-    counts_b = sentence_counts(system, references)
+    return paired_bootstrap_counts(sentence_counts(baseline, references),
+                                   sentence_counts(system, references), samples, confidence,
+                                   seed)
+
+
+def paired_bootstrap_counts(counts_a: np.ndarray, counts_b: np.ndarray,
+                            samples: int = DEFAULT_SAMPLES, confidence: float = 0.95,
+                            seed: int = SEED) -> PairedResult:
+    """:func:`paired_bootstrap` from per-sentence counts (rows of :func:`sentence_counts`).
+
+    Both systems are scored on the same resampled sentences, each resample's counts
+    summed before BLEU is computed (corpus BLEU, not a mean of sentence scores).
+    """
     scores_a, scores_b = [], []
     for rows in resample_indices(len(counts_a), samples, seed):
         scores_a.append(bleu_of_counts(counts_a[rows].sum(axis=0)))
@@ -158,5 +181,5 @@ def seeded_sample(items: Sequence, size: int | None, seed: int = SEED) -> tuple[
 
 
 __all__ = ["DEFAULT_SAMPLES", "Interval", "PairedResult", "bleu_of_counts", "bootstrap_bleu",
-           "bootstrap_counts",
-           "paired_bootstrap", "resample_indices", "seeded_sample", "sentence_counts"]
+           "bootstrap_counts", "paired_bootstrap", "paired_bootstrap_counts", "resample_indices",
+           "seeded_sample", "sentence_counts"]

@@ -121,6 +121,27 @@ class MaskedAccuracy(keras.metrics.Metric):
         return self.correct / ops.maximum(self.total, 1.0)
 
 
+def train_step(model: keras.Model, optimizer: keras.optimizers.Optimizer, batch,
+               loss_fn=masked_loss):
+    """One step of teacher-forced training, written out: what ``fit`` does for every batch.
+
+    ``batch`` is ``((source_ids, decoder_input), labels)`` as :func:`course_lib.text.make_dataset`
+    gives it. The forward pass runs inside a ``GradientTape`` (with ``training=True``, so
+    dropout is on); the tape's gradients of the loss with respect to every trainable
+    weight go to the optimizer, which updates the weights (and clips the gradients if it
+    was made with ``clipnorm``). Returns the loss of the batch *before* the update.
+    """
+    import tensorflow as tf
+
+    (source_ids, decoder_input), labels = batch
+    with tf.GradientTape() as tape:
+        logits = model((source_ids, decoder_input), training=True)      # (batch, T, V)
+        loss = loss_fn(labels, logits)                                   # scalar
+    gradients = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=True))
+    return loss
+
+
 def compile_model(model: keras.Model, learning_rate: float | None = None,
                   jit_compile: bool | None = None,
                   label_smoothing: float | None = None) -> keras.Model:

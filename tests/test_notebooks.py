@@ -8,8 +8,9 @@ Three groups of tests:
 * **The tool itself**, on small notebooks built in ``tmp_path``.
 * **course_lib.checks.run_check** and **course_lib.notebook.setup**.
 
-The notebooks are *executed* by nbval, not here; see the ``--nbval`` command in
-the README / CI.
+The solved notebooks are *executed* by nbval, not here (see the ``--nbval`` command in
+the README / CI); the learners' copies in ``chapters/`` are executed here, with their
+exercises unsolved.
 """
 
 from __future__ import annotations
@@ -144,6 +145,24 @@ def test_chapters_contain_no_solutions(name):
         if cell.cell_type == "code":
             assert not cell.outputs and cell.execution_count is None, (
                 f"chapters/{name} cell {i} has outputs; {SYNC_HINT}")
+
+
+@pytest.mark.once
+def test_chapter_runs_top_to_bottom_with_its_exercises_unsolved(name):
+    """A learner's notebook must not stop at an open exercise: every check waits (⏳).
+
+    Runs ``chapters/<name>`` as a learner gets it (every exercise a stub) in the profile
+    in force (``quick`` in CI). No cell may fail, no check may report a wrong answer, and
+    every check cell must say that its exercise is not written yet.
+    """
+    if not config.quick_mode():
+        pytest.skip("runs the chapters in the quick profile only (COURSE_QUICK=1)")
+    nb = T.execute_notebook(ROOT / "chapters" / name)
+    for i, cell in enumerate(_code_cells(nb)):
+        text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
+        assert "❌" not in text and "✅" not in text, f"chapters/{name} code cell {i}: {text[:300]}"
+        if "checks.check_" in cell.source:
+            assert "⏳" in text, f"chapters/{name} code cell {i} did not wait: {text[:300]!r}"
 
 
 def test_chapter_is_what_sync_generates(name):

@@ -261,6 +261,23 @@ def test_resume_may_raise_the_epoch_limit_and_nothing_else(tmp_path):
         runs.settings_to_resume(tmp_path, epochs=settings.epochs + 10, units=7)
 
 
+def test_an_early_stopped_run_serves_a_higher_epoch_limit():
+    """Early stopping ended the run within the new limit: training again would repeat it."""
+    import dataclasses
+
+    from course_lib import runs
+
+    settings = runs.RunSettings.for_profile("attention", "cpu")
+    old_limit = dataclasses.replace(settings, epochs=settings.epochs - 10)
+    stopped = {"settings": dataclasses.asdict(old_limit), "stopped_by": "early_stopping",
+               "epochs_run": old_limit.epochs - 2, "format_version": runs.FORMAT_VERSION}
+    assert runs.same_result(stopped, settings)
+    assert not runs.same_result({**stopped, "stopped_by": "max_epochs"}, settings)
+    assert not runs.same_result({**stopped, "epochs_run": settings.epochs + 1}, settings)
+    other = {**stopped, "settings": dataclasses.asdict(dataclasses.replace(old_limit, units=7))}
+    assert not runs.same_result(other, settings)
+
+
 def test_only_the_transformer_warms_up_by_default():
     from course_lib import runs
 

@@ -74,3 +74,15 @@ def test_seeded_sample_names_itself_and_is_not_the_head():
     assert "random sample of 50 of 1,000" in rule and "seed 1" in rule
     everything, rule = significance.seeded_sample(items, None)
     assert everything == items and rule == "all 1,000 items"
+
+
+def test_a_p_value_of_zero_is_reported_as_below_one_over_the_resamples():
+    from course_lib.significance import Interval, PairedResult
+
+    def result(p, samples=1000):
+        interval = Interval(1.0, 0.5, 1.5, 0.95, samples)
+        return PairedResult(interval, interval, interval, p)
+
+    assert result(0.0).p_text == "< 0.001" and "p < 0.001" in str(result(0.0))
+    assert result(0.0, samples=200).p_text == "< 0.005"
+    assert result(0.015).p_text == "0.015" and "p = 0.015" in str(result(0.015))

@@ -501,7 +501,10 @@ def refresh(root: Path = ROOT, names: Sequence[str] = ()) -> int:
             continue
         changed = []
         for index, (old, new) in enumerate(zip(stored.cells, fresh.cells, strict=True)):
-            checked = old.cell_type == "code" and SETUP_TAG not in old.metadata.get("tags", [])
+            if old.cell_type != "code":
+                continue
+            old.execution_count = new.execution_count   # cells may have been added or removed
+            checked = SETUP_TAG not in old.metadata.get("tags", [])
             if checked and old.get("outputs") != new.get("outputs"):
                 old.outputs = new.outputs
                 changed.append(index)

@@ -1,11 +1,11 @@
-"""Chapter 2 (encoder–decoder): the masked loss, the teacher-forcing shift, one greedy step."""
+"""Chapter 2 (encoder–decoder): the encoder and the fixed-context decoder as Keras layers, the masked loss."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .fixtures import small_encoded_model
 from .framework import Case, check
+from .layers import LayerCase, LayerSpec, run_layer_check
 
 
 def _hand_loss(labels, logits):
@@ -41,69 +41,96 @@ def check_masked_loss(fn) -> None:
     check("masked_loss", fn, cases)
 
 
-def check_teacher_forcing_shift(fn) -> None:
-    """Exercise: ``fn(target_ids) -> (decoder_input, labels)`` for a batch (2-D array)."""
+def _source_batch(rng, vocab, lengths, width=None):
+    """Token ids (batch, width), one row per length, padded with 0 at the end."""
+    width = width or max(lengths)
+    rows = np.zeros((len(lengths), width), dtype="int32")
+    for row, length in zip(rows, lengths):
+        row[:length] = rng.integers(1, vocab, size=length)
+    return rows
 
-    def shifted(target):
-        expected = (target[:, :-1], target[:, 1:])
 
-        def compare(got):
-            if not (isinstance(got, (tuple, list)) and len(got) == 2):
-                return "return a pair: (decoder_input, labels)"
-            if all(np.array_equal(np.asarray(g), e) for g, e in zip(got, expected)):
-                return True
-            return (f"expected decoder_input={expected[0].tolist()}, "
-                    f"labels={expected[1].tolist()}")
-        return compare
+def _encoder_spec():
+    import keras
 
-    batch = np.array([[2, 10, 11, 12, 3], [2, 20, 3, 0, 0]])
-    single = np.array([[2, 7, 8, 3]])
-    shortest = np.array([[2, 3]])
+    from .. import config
+    from ..models import Encoder
+
+    sizes = config.ModelConfig()
+    args = (sizes.source_vocab, sizes.embedding_dim, sizes.units)
+    return LayerSpec(
+        name="Encoder", reference=lambda: Encoder(*args), build=lambda cls: cls(*args),
+        outputs=("outputs", "final", "mask"), rebuild_from_config=True,
+        call_learner=lambda layer, ids: layer(keras.ops.convert_to_tensor(ids)),
+        call_reference=lambda layer, ids: layer(keras.ops.convert_to_tensor(ids))), sizes
+
+
+def check_encoder(cls) -> None:
+    """Chapter 2: the learner's ``Encoder(vocab_size, embedding_dim, units)`` layer.
+
+    ``call(source_ids)`` must return ``(outputs, final, mask)`` as course_lib's
+    :class:`~course_lib.models.Encoder` does, with the same weights.
+    """
+    spec, sizes = _encoder_spec()
+    rng = np.random.default_rng(2)
+    padded = _source_batch(rng, sizes.source_vocab, [4, 9, 2])
     cases = [
-        Case((batch,), compare=shifted(batch),
-             description="a batch [[start] w1 w2 w3 [end]], [[start] w [end] pad pad]]",
-             hint="the decoder reads all but the last token and predicts all but the first"),
-        Case((single,), compare=shifted(single), description="a batch of one sentence",
-             hint="shift along the time axis (axis 1), not along the batch axis"),
-        Case((shortest,), compare=shifted(shortest), description="[[start] [end]]: no words",
-             hint="even an empty sentence gives one step: read [start], predict [end]"),
+        LayerCase((padded,), "3 sentences of 4, 9 and 2 words, padded to 9",
+                  "mask_zero=True in the embedding, the mask passed on to the GRU, and `final` "
+                  "= [last forward state; last backward state]"),
+        LayerCase((np.pad(padded, ((0, 0), (0, 5))),), "the same 3 sentences with 5 more "
+                  "padding columns", "with the mask, extra padding must change nothing in "
+                  "`final`, and `outputs` at real words stays the same"),
+        LayerCase((_source_batch(rng, sizes.source_vocab, [7]),), "a batch of one sentence, "
+                  "no padding", "both directions read every word; concatenate forward first"),
+        LayerCase((_source_batch(rng, sizes.source_vocab, [1, 1], width=3),),
+                  "two one-word sentences padded to 3", "the backward GRU must start at the "
+                  "last *real* word, not at the padding"),
     ]
-    check("teacher_forcing_shift", fn, cases)
+    run_layer_check(spec, cls, cases)
 
 
-def check_greedy_step(fn) -> None:
-    """Exercise: ``fn(model, tokens, carry) -> (next_tokens, carry)`` picks the argmax word."""
+def check_fixed_context_decoder(cls) -> None:
+    """Chapter 2: the learner's ``FixedContextDecoder(vocab_size, embedding_dim, units)``.
 
-    def one_step(kind, seed, tokens, source=None):
-        model, carry = small_encoded_model(kind, seed, source)
-        logits, new_carry, _ = model.decode_step(tokens, carry)
-        expected = np.argmax(np.asarray(logits), axis=-1)
+    ``call(decoder_input, context)`` → logits (batch, T, V), compared with
+    :class:`~course_lib.models.BaselineDecoder` given the same context ``c``.
+    """
+    import keras
 
-        def compare(got):
-            if not (isinstance(got, (tuple, list)) and len(got) == 2):
-                return "return a pair: (next_tokens, carry)"
-            next_tokens, got_carry = got
-            if not np.array_equal(np.asarray(next_tokens).astype(int), expected):
-                return f"next tokens should be {expected.tolist()}"
-            if not np.allclose(np.asarray(got_carry["state"]), np.asarray(new_carry["state"]),
-                               atol=1e-5):
-                return "return the carry that decode_step gave back (the new decoder state)"
-            return True
-        return (model, tokens, carry), compare
+    from .. import config
+    from ..models import BaselineDecoder
 
-    start_args, start_compare = one_step("baseline", 3, np.array([2, 2]))
-    mid_args, mid_compare = one_step("baseline", 4, np.array([7, 12]))
-    attention_args, attention_compare = one_step("attention", 5, np.array([2]), [[5, 6, 7]])
+    sizes = config.ModelConfig()
+    args = (sizes.target_vocab, sizes.embedding_dim, sizes.units)
+
+    def reference_logits(decoder, decoder_input, context):
+        carry = {"state": decoder.bridge(context), "context": context}   # s_0 and c
+        return decoder(keras.ops.convert_to_tensor(decoder_input), carry)[0]
+
+    spec = LayerSpec(name="FixedContextDecoder", reference=lambda: BaselineDecoder(*args),
+                     build=lambda cls: cls(*args), outputs=("logits",),
+                     call_reference=reference_logits, rebuild_from_config=True,
+                     call_learner=lambda layer, ids, c: layer(keras.ops.convert_to_tensor(ids), c))
+    rng = np.random.default_rng(3)
+
+    def context(batch):
+        return rng.normal(size=(batch, 2 * sizes.units)).astype("float32")
+
     cases = [
-        Case(start_args, compare=start_compare, description="a small model, both rows at [start]",
-             hint="one call of model.decode_step gives the logits of the next word"),
-        Case(mid_args, compare=mid_compare, description="two rows with different previous words",
-             hint="pick the most probable word of each row separately (over the vocabulary)"),
-        Case(attention_args, compare=attention_compare,
-             description="an attention model, a batch of one",
-             hint="the same step works for every model kind: it only uses decode_step"),
+        LayerCase((_source_batch(rng, sizes.target_vocab, [6, 6, 6]), context(3)),
+                  "3 German sentences of 6 tokens, a random c for each",
+                  "s_0 = tanh(W_s c) (the bridge); the GRU reads [y_{i-1}; c] at every step; "
+                  "the readout sees [s_i; c; y_{i-1}]"),
+        LayerCase((_source_batch(rng, sizes.target_vocab, [1]), context(1)),
+                  "a batch of one, one step", "even the first step starts from s_0 = "
+                  "tanh(W_s c), not from zeros"),
+        LayerCase((_source_batch(rng, sizes.target_vocab, [2, 5, 8]), context(3)),
+                  "3 sentences padded to 8 tokens", "the decoder does not mask its input "
+                  "(no mask_zero): the loss ignores the positions after [end], and the "
+                  "reference computes them like any other"),
     ]
-    check("greedy_step", fn, cases)
+    run_layer_check(spec, cls, cases)
 
 
-__all__ = ["check_masked_loss", "check_teacher_forcing_shift", "check_greedy_step"]
+__all__ = ["check_masked_loss", "check_encoder", "check_fixed_context_decoder"]

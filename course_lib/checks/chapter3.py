@@ -1,4 +1,4 @@
-"""Chapter 3 (decoding): the greedy loop, one beam-search step, length normalisation."""
+"""Chapter 3 (training and decoding): the training step, the greedy loop, one beam-search step."""
 
 from __future__ import annotations
 
@@ -52,6 +52,62 @@ def check_greedy_translate(fn) -> None:
     check("greedy_translate", fn, cases)
 
 
+def check_train_step(fn) -> None:
+    """Chapter 3: ``fn(model, optimizer, batch) -> loss``, one step of teacher-forced training.
+
+    The learner's step and :func:`course_lib.training.train_step` start from the same tiny
+    model (dropout 0) and optimizer; the losses and the weights after the steps must agree.
+    """
+    import keras
+
+    from ..models import build_model
+    from ..training import train_step as reference_step
+
+    def model_and_optimizer(seed):
+        keras.utils.set_random_seed(seed)
+        model = build_model("baseline", 30, 40, 8, 16, dropout=0.0)
+        return model, keras.optimizers.Adam(0.01, clipnorm=5.0)
+
+    def case(seed, source, target, steps, description, hint):
+        target = np.asarray(target)
+        batch = ((np.asarray(source), target[:, :-1]), target[:, 1:])
+        reference, optimizer = model_and_optimizer(seed)
+        expected = [float(reference_step(reference, optimizer, batch)) for _ in range(steps)]
+        expected_weights = [np.asarray(w) for w in reference.trainable_weights]
+        model, optimizer = model_and_optimizer(seed)
+
+        def compare(first_loss):
+            try:
+                losses = [float(first_loss)]
+                losses += [float(fn(model, optimizer, batch)) for _ in range(steps - 1)]
+            except Exception as exc:  # noqa: BLE001 - the learner's bug, reported kindly
+                return f"a later step raised {type(exc).__name__}: {exc}"
+            if not np.allclose(losses, expected, atol=1e-4):
+                return (f"the loss of each step should be {np.round(expected, 4).tolist()}, "
+                        f"got {np.round(losses, 4).tolist()}")
+            apart = max(float(np.abs(np.asarray(w) - e).max())
+                        for w, e in zip(model.trainable_weights, expected_weights, strict=True))
+            if apart > 1e-4:
+                return f"after {steps} step(s) the weights differ from the reference by {apart:.3g}"
+            return True
+
+        return Case((model, optimizer, batch), compare=compare, description=description,
+                    hint=hint)
+
+    padded = ([[5, 6, 7, 0], [8, 9, 10, 11]], [[2, 12, 13, 3, 0], [2, 14, 15, 16, 3]])
+    cases = [
+        case(1, *padded, 1, "one step on 2 sentences, the first padded",
+             "compute the logits inside the GradientTape with training=True, then the masked "
+             "loss of chapter 2: padding must not count"),
+        case(2, *padded, 3, "three steps in a row with the same optimizer",
+             "apply the gradients with the optimizer you are given, "
+             "optimizer.apply_gradients(zip(gradients, model.trainable_variables))"),
+        case(3, [[4, 5]], [[2, 9, 3]], 2, "two steps on a batch of one sentence",
+             "return the loss computed before the update, a scalar"),
+    ]
+    check("train_step", fn, cases)
+
+
 def _best_extensions(beam_scores, log_probs, width):
     totals = np.asarray(beam_scores, float)[:, None] + np.asarray(log_probs, float)  # (B, V)
     order = sorted((-totals[b, t], b, t) for b in range(totals.shape[0])
@@ -98,16 +154,4 @@ def check_beam_step(fn) -> None:
     check("beam_step", fn, cases)
 
 
-def check_normalized_score(fn) -> None:
-    """Exercise: ``fn(total_log_prob, length, alpha) -> float`` (Wu et al. 2016 style)."""
-    cases = [
-        Case((-6.0, 3, 1.0), expected=-2.0, hint="alpha = 1: the mean log-probability per word"),
-        Case((-6.0, 3, 0.0), expected=-6.0, hint="alpha = 0: no normalisation at all"),
-        Case((-6.0, 4, 0.5), expected=-3.0, hint="divide by length to the power alpha"),
-        Case((-1.5, 0, 1.0), expected=-1.5,
-             hint="an empty hypothesis (length 0) keeps its raw score: divide by at least 1"),
-    ]
-    check("normalized_score", fn, cases)
-
-
-__all__ = ["check_beam_step", "check_greedy_translate", "check_normalized_score"]
+__all__ = ["check_beam_step", "check_greedy_translate", "check_train_step"]

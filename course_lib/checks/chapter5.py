@@ -1,46 +1,11 @@
-"""Chapter 5 (attention): additive scores, the masked softmax, the context vector."""
+"""Chapter 5 (attention): the masked softmax, the attention layer, one step of the decoder."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .framework import Case, check
-
-
-def _attention_inputs():
-    rng = np.random.default_rng(5)
-    query_proj = rng.normal(size=(2, 4)).astype("float32")     # (batch, A)
-    keys = rng.normal(size=(2, 3, 4)).astype("float32")        # (batch, S, A)
-    v = rng.normal(size=(4,)).astype("float32")                # (A,)
-    values = rng.normal(size=(2, 3, 5)).astype("float32")      # (batch, S, D)
-    mask = np.array([[True, True, False], [True, True, True]])
-    return query_proj, keys, v, values, mask
-
-
-def check_additive_scores(fn) -> None:
-    """Chapter 5 exercise: ``fn(query_proj, keys, v) -> scores (batch, S)``."""
-    query_proj, keys, v, _, _ = _attention_inputs()
-    rng = np.random.default_rng(6)
-    one_key = rng.normal(size=(1, 1, 3)).astype("float32"), rng.normal(size=(1, 3)).astype("float32")
-    zero_query = np.zeros_like(query_proj)
-
-    def reference(q, k, w):
-        return np.tanh(k + q[:, None, :]) @ w
-
-    cases = [
-        Case((query_proj, keys, v), expected=reference(query_proj, keys, v), atol=1e-5,
-             description="query_proj (2, 4), keys (2, 3, 4), v (4,)",
-             hint="every source position j gets its own score from the same query: "
-                  "combine the query with each key before the non-linearity"),
-        Case((zero_query, keys, v), expected=reference(zero_query, keys, v), atol=1e-5,
-             description="a zero query",
-             hint="with a zero query the scores depend on the keys alone"),
-        Case((one_key[1], one_key[0], np.ones(3, "float32")),
-             expected=reference(one_key[1], one_key[0], np.ones(3, "float32")), atol=1e-5,
-             description="a one-word source (S = 1), A = 3",
-             hint="the result has one score per source position: shape (batch, S)"),
-    ]
-    check("additive_scores", fn, cases)
+from .layers import LayerCase, LayerSpec, run_layer_check
 
 
 def check_masked_softmax(fn) -> None:
@@ -67,24 +32,77 @@ def check_masked_softmax(fn) -> None:
     check("masked_softmax", fn, cases)
 
 
-def check_context_vector(fn) -> None:
-    """Chapter 5 exercise: ``fn(weights, values) -> context (batch, D)``."""
-    _, _, _, values, _ = _attention_inputs()
-    weights = np.array([[0.2, 0.8, 0.0], [0.5, 0.25, 0.25]], dtype="float32")
-    one_hot = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], dtype="float32")
-    uniform = np.full((2, 3), 1 / 3, dtype="float32")
+def check_bahdanau_attention(cls) -> None:
+    """Chapter 5: the learner's ``BahdanauAttention(units)`` layer.
+
+    ``project_keys(values)`` → keys (batch, S, A); ``call(query, keys, values, mask)`` →
+    ``(context, weights)``; compared with :class:`~course_lib.models.BahdanauAttention`.
+    """
+    import keras
+
+    from .. import config
+    from ..models import BahdanauAttention
+
+    units = config.ModelConfig().units
+
+    def attend(layer, query, values, mask):
+        values = keras.ops.convert_to_tensor(values)
+        keys = layer.project_keys(values)                       # once per sentence
+        return (keys, *layer(keras.ops.convert_to_tensor(query), keys, values,
+                             keras.ops.convert_to_tensor(mask)))
+
+    spec = LayerSpec(name="BahdanauAttention", reference=lambda: BahdanauAttention(units),
+                     build=lambda cls: cls(units), outputs=("keys", "context", "weights"),
+                     call_reference=attend, call_learner=attend, rebuild_from_config=True)
+    rng = np.random.default_rng(5)
+
+    def inputs(lengths, width):
+        batch = len(lengths)
+        query = rng.normal(size=(batch, units)).astype("float32")              # s (batch, U)
+        values = rng.normal(size=(batch, width, 2 * units)).astype("float32")  # h (batch, S, 2U)
+        mask = np.arange(width)[None, :] < np.array(lengths)[:, None]          # (batch, S)
+        return query, values, mask
+
     cases = [
-        Case((weights, values), expected=np.einsum("bs,bsd->bd", weights, values),
-             atol=1e-5, description="weights (2, 3), values (2, 3, 5)",
-             hint="the context is a weighted sum over source positions, one per sentence"),
-        Case((one_hot, values), expected=values[[0, 1], [1, 2]], atol=1e-5,
-             description="all weight on one position",
-             hint="weights that pick one position must return exactly that encoder state"),
-        Case((uniform, values), expected=values.mean(axis=1), atol=1e-5,
-             description="equal weights",
-             hint="equal weights give the mean of the encoder states; the result is (batch, D)"),
+        LayerCase(inputs([6, 3, 1], 6), "3 sentences of 6, 3 and 1 words, padded to 6",
+                  "keys = U_a h_j for every j; scores v_aᵀ tanh(W_a s + U_a h_j); the softmax "
+                  "gives padding exactly 0 and sums to 1 over the real words; c = Σ_j α_j h_j"),
+        LayerCase(inputs([1], 4), "a batch of one with one real word and 3 padding positions",
+                  "with one real word all the weight goes to it, and the context is its h_j"),
+        LayerCase(inputs([5, 5], 5), "2 sentences of 5 words, no padding",
+                  "the query is projected by W_a once per sentence and added to every key "
+                  "before the tanh"),
     ]
-    check("context_vector", fn, cases)
+    run_layer_check(spec, cls, cases)
 
 
-__all__ = ["check_additive_scores", "check_masked_softmax", "check_context_vector"]
+def check_attention_step(fn) -> None:
+    """Chapter 5: ``fn(decoder, y_prev, s_prev, carry) -> (s_i, c_i, weights)``, Bahdanau's order."""
+    from .fixtures import small_encoded_model
+
+    def case(seed, source, hint, description):
+        model, carry = small_encoded_model("attention", seed, source)
+        decoder = model.decoder
+        batch = len(source)
+        rng = np.random.default_rng(seed)
+        y_prev = rng.normal(size=(batch, model.embedding_dim)).astype("float32")
+        s_prev = rng.normal(size=(batch, model.units)).astype("float32")
+        expected = tuple(np.asarray(t) for t in decoder.step(y_prev, s_prev, carry))
+        return Case((decoder, y_prev, s_prev, carry), expected=expected, atol=1e-5,
+                    description=description, hint=hint)
+
+    cases = [
+        case(11, [[5, 6, 7, 0], [8, 9, 10, 11]], "ask attention with the previous state "
+             "s_{i-1}, then run the GRU cell on [y_{i-1}; c_i] from s_{i-1}",
+             "a tiny attention model, 2 sentences (one padded), any previous state"),
+        case(12, [[4, 0, 0]], "the cell returns (output, [new_state]); the step returns the "
+             "new state s_i, the context c_i and the weights α_i, in that order",
+             "a batch of one with one real word"),
+        case(13, [[3, 4, 5, 6, 7, 8]], "the GRU cell reads the previous word first, then the "
+             "context: ops.concatenate([y_prev, context], axis=-1)",
+             "a six-word sentence"),
+    ]
+    check("attention_step", fn, cases)
+
+
+__all__ = ["check_masked_softmax", "check_bahdanau_attention", "check_attention_step"]

@@ -1,10 +1,11 @@
-"""Chapter 7 (Transformer): scaled dot-product attention, the causal mask, positional encoding."""
+"""Chapter 7 (Transformer): scaled dot-product attention, an encoder block, relative positions."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from .framework import Case, check
+from .layers import LayerCase, LayerSpec, run_layer_check
 
 
 def _softmax(scores):
@@ -51,44 +52,89 @@ def check_scaled_dot_product_attention(fn) -> None:
     check("scaled_dot_product_attention", fn, cases)
 
 
-def check_causal_mask(fn) -> None:
-    """``fn(length) -> (length, length) bool``, True where position i may see position j."""
+def check_encoder_block(cls) -> None:
+    """Chapter 7: the learner's ``EncoderBlock(depth, heads, ffn_width)`` layer (pre-LN).
+
+    ``call(x, padding_mask)`` → (batch, S, d), compared at the real positions with
+    :class:`~course_lib.models.TransformerEncoderLayer` (dropout 0) holding the same weights.
+    """
+    import keras
+
+    from .. import config
+    from ..models import TransformerEncoderLayer
+
+    depth = config.ModelConfig().units
+    sizes = config.TransformerConfig()
+    args = (depth, sizes.heads, sizes.ffn_multiplier * depth)
+
+    def at_real_positions(layer, x, mask):
+        out = layer(keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(mask))
+        return out * keras.ops.cast(mask, out.dtype)[..., None]     # padding rows: ignored
+
+    spec = LayerSpec(name="EncoderBlock", reference=lambda: TransformerEncoderLayer(*args, 0.0),
+                     build=lambda cls: cls(*args), outputs=("output",),
+                     call_reference=at_real_positions, call_learner=at_real_positions,
+                     rebuild_from_config=True, atol=1e-4)
+    rng = np.random.default_rng(7)
+
+    def inputs(lengths, width):
+        x = rng.normal(size=(len(lengths), width, depth)).astype("float32")    # (batch, S, d)
+        return x, np.arange(width)[None, :] < np.array(lengths)[:, None]      # (batch, S)
+
     cases = [
-        Case((4,), expected=np.tril(np.ones((4, 4), bool)),
-             description="length 4",
-             hint="row i is the query at position i: it may see itself and every earlier "
-                  "position, nothing later"),
-        Case((1,), expected=np.ones((1, 1), bool), description="length 1",
-             hint="a single position can always see itself"),
-        Case((6,), expected=np.tril(np.ones((6, 6), bool)), description="length 6",
-             hint="the mask is lower-triangular, diagonal included; return booleans "
-                  "(True = may attend)"),
+        LayerCase(inputs([5, 3], 5), "2 sentences of 5 and 3 words, padded to 5",
+                  "normalise before each sub-layer and add its output to its input: x + "
+                  "attention(LN(x)), then x + FFN(LN(x)); keys at padding positions must get "
+                  "no attention (attention_mask of shape (batch, 1, S))"),
+        LayerCase(inputs([1], 1), "a batch of one, one word",
+                  "with one position, self-attention returns that position's projected value; "
+                  "the residual still adds x"),
+        LayerCase(inputs([7, 7], 7), "2 sentences of 7 words, no padding",
+                  "the feed-forward network is Dense(ffn_width, relu) then Dense(depth), "
+                  "applied at every position"),
     ]
-    check("causal_mask", fn, cases)
+    run_layer_check(spec, cls, cases)
 
 
 def _sinusoids(positions, depth):
+    """Vaswani et al.'s encoding in NumPy (float64): sines in the first half, cosines after."""
     i = np.arange(depth // 2)
     angles = np.asarray(positions, "float64")[..., None] / 10000 ** (2 * i / depth)
     return np.concatenate([np.sin(angles), np.cos(angles)], axis=-1)
 
 
-def check_positional_encoding(fn) -> None:
-    """``fn(positions, depth) -> (…, depth)``: sines in the first half, cosines in the second."""
+def _shift_holds(k: int, depth: int):
+    """compare(M): PE(pos + k) = PE(pos) @ M for many positions, as Vaswani et al. say."""
+    positions = np.arange(0, 60, 3)
+
+    def compare(matrix):
+        matrix = np.asarray(matrix, dtype="float64")
+        if matrix.shape != (depth, depth):
+            return f"expected a ({depth}, {depth}) matrix, got shape {matrix.shape}"
+        shifted = _sinusoids(positions, depth) @ matrix
+        error = np.abs(shifted - _sinusoids(positions + k, depth)).max()
+        if error > 1e-4:
+            return (f"PE(pos) @ M differs from PE(pos + {k}) by up to {error:.3g} "
+                    "(positions 0, 3, …, 57)")
+        return True
+    return compare
+
+
+def check_shift_matrix(fn) -> None:
+    """Chapter 7: ``fn(k, depth) -> M`` (depth, depth) with ``PE(pos + k) = PE(pos) @ M``."""
     cases = [
-        Case((np.arange(6), 8), expected=_sinusoids(np.arange(6), 8), atol=1e-5,
-             description="positions 0…5, depth 8",
-             hint="dimension i of the first half is sin(pos / 10000^(2i/d)); the second half "
-                  "holds the cosines of the same angles"),
-        Case((np.array([0]), 4), expected=np.array([[0.0, 0.0, 1.0, 1.0]]), atol=1e-6,
-             description="position 0 only, depth 4",
-             hint="at position 0 every angle is 0: sin gives 0, cos gives 1"),
-        Case((np.array([[3, 0], [1, 2]]), 6), expected=_sinusoids([[3, 0], [1, 2]], 6),
-             atol=1e-5, description="a (2, 2) batch of positions, depth 6",
-             hint="work on any shape of positions: add one axis at the end for the "
-                  "frequencies"),
+        Case((1, 8), compare=_shift_holds(1, 8), description="k = 1, depth 8",
+             hint="for each frequency ω_i, sin(a + b) and cos(a + b) are sums of products of "
+                  "sin a, cos a with the constants sin b, cos b (b = k·ω_i)"),
+        Case((0, 4), compare=_shift_holds(0, 4), description="k = 0, depth 4",
+             hint="a shift by 0 positions changes nothing"),
+        Case((5, 6), compare=_shift_holds(5, 6), description="k = 5, depth 6",
+             hint="the sines sit in the first half of PE and the cosines in the second: "
+                  "entry i of the first half pairs with entry i of the second half"),
+        Case((-2, 8), compare=_shift_holds(-2, 8), description="k = −2, depth 8",
+             hint="the same formula works backwards: it depends on k, never on pos"),
     ]
-    check("positional_encoding", fn, cases)
+    check("shift_matrix", fn, cases)
 
 
-__all__ = ["check_causal_mask", "check_positional_encoding", "check_scaled_dot_product_attention"]
+__all__ = ["check_encoder_block", "check_scaled_dot_product_attention", "check_shift_matrix"]

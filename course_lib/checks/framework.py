@@ -33,6 +33,8 @@ What the learner sees:
   what came back, what was expected, why they differ and the hint;
 * the function still raises ``NotImplementedError`` (the exercise stub): one
   ``⏳`` line telling them to write the body, no traceback;
+* the function is course_lib's own (``metrics.clipped_matches`` handed in as the
+  answer): one ``🚫`` line saying that the exercise is to write it;
 * any other exception: its type and message, with the case that caused it.
 
 Comparison rules (see :func:`compare_values`): floats, NumPy arrays and
@@ -61,6 +63,9 @@ ATOL = 1e-6
 
 _MISSING = object()
 _MAX_REPR = 160
+
+#: Which checks have passed in this session, by name (see :func:`passed`).
+PASSED: dict[str, bool] = {}
 
 #: What a ``compare`` callable may return: True (pass), False (fail) or a string
 #: explaining the failure. It may also raise AssertionError with a message.
@@ -301,6 +306,11 @@ def run_check(name: str, fn: Callable[..., Any], cases: Iterable[Case | Mapping[
     ``None`` so that no ``True`` appears as the cell's value.
     """
     cases = [_as_case(c) for c in cases]
+    PASSED[name] = False
+    if _is_course_lib_function(fn):
+        print(f"🚫 {name}: `{getattr(fn, '__qualname__', fn)}` is course_lib's own function. "
+              "The exercise is to write it yourself; the check compares yours with it.")
+        return False
     n = len(cases)
     failures: list[str] = []
     for i, case in enumerate(cases, start=1):
@@ -328,12 +338,34 @@ def run_check(name: str, fn: Callable[..., Any], cases: Iterable[Case | Mapping[
 
     if not failures:
         print(f"✅ {name}: all {n} cases pass")
+        PASSED[name] = True
         return True
     for line in failures:
         print(line)
     print(f"❌ {name}: {len(failures)} of {n} cases fail — fix the function above and "
           "run this cell again.")
     return False
+
+
+def _is_course_lib_function(fn: Any) -> bool:
+    """True for a function or method defined in course_lib (the reference, not an answer)."""
+    module = getattr(getattr(fn, "__func__", fn), "__module__", None) or ""
+    return module == "course_lib" or module.startswith("course_lib.")
+
+
+def passed(name: str) -> bool:
+    """Whether the check of exercise ``name`` has passed in this session."""
+    return PASSED.get(name, False)
+
+
+def yours_or_reference(yours: Any, reference: Any, name: str | None = None) -> Any:
+    """The learner's function or class if its check passed, else the reference; says which."""
+    name = name or reference.__name__
+    if passed(name):
+        print(f"Using your {name} (its check passed).")
+        return yours
+    print(f"Using course_lib's {name} (your {name} has not passed its check yet).")
+    return reference
 
 
 def check(name: str, fn: Callable[..., Any], cases: Iterable[Case | Mapping[str, Any]]
@@ -346,5 +378,5 @@ def _with_hint(line: str, case: Case) -> str:
     return f"{line}. Hint: {case.hint}" if case.hint else line
 
 
-__all__ = ["ATOL", "RTOL", "Case", "check", "compare_values", "describe_call", "run_check",
-           "short_repr"]
+__all__ = ["ATOL", "RTOL", "Case", "check", "compare_values", "describe_call", "passed",
+           "run_check", "short_repr", "yours_or_reference"]

@@ -22,6 +22,7 @@ from .attention import (
     MultiplicativeBahdanauDecoder,
     NaiveAttentionSeq2Seq,
     NaiveBahdanauDecoder,
+    attention_model_with,
     masked_softmax,
 )
 from .base import (
@@ -84,11 +85,12 @@ def build_model(kind: str, source_vocab_size: int, target_vocab_size: int,
 
 
 __all__ = ["AttentionSeq2Seq", "BahdanauAttention", "BahdanauDecoder", "BaselineDecoder",
-           "BaselineSeq2Seq", "CachedAttention", "DotScoreAttentionSeq2Seq",
-           "MultiplicativeAttention", "MultiplicativeBahdanauDecoder", "PositionalEmbedding", "TransformerDecoderLayer",
-           "TransformerEncoderLayer", "TransformerSeq2Seq", "causal_mask", "positional_encoding", "DecoderLayer", "Encoder", "FixedQueryAttentionSeq2Seq",
-           "FixedQueryBahdanauDecoder", "LuongStyleDecoder", "LuongStyleSeq2Seq", "MAIN_KINDS",
-           "MODEL_KINDS", "NaiveAttentionSeq2Seq", "NaiveBahdanauDecoder",
-           "OwnPredictionSamplingSeq2Seq", "READOUTS", "Readout", "RecurrentTranslationModel",
-           "TranslationModel", "build_model",
-           "masked_softmax"]
+           "BaselineSeq2Seq", "CachedAttention", "DecoderLayer", "DotScoreAttentionSeq2Seq",
+           "Encoder", "FixedQueryAttentionSeq2Seq", "FixedQueryBahdanauDecoder",
+           "LuongStyleDecoder", "LuongStyleSeq2Seq", "MAIN_KINDS", "MODEL_KINDS",
+           "MultiplicativeAttention", "MultiplicativeBahdanauDecoder", "NaiveAttentionSeq2Seq",
+           "NaiveBahdanauDecoder", "OwnPredictionSamplingSeq2Seq", "PositionalEmbedding",
+           "READOUTS", "Readout", "RecurrentTranslationModel", "TransformerDecoderLayer",
+           "TransformerEncoderLayer", "TransformerSeq2Seq", "TranslationModel",
+           "attention_model_with", "build_model", "causal_mask", "masked_softmax",
+           "positional_encoding"]

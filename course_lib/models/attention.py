@@ -339,3 +339,20 @@ class LuongStyleSeq2Seq(RecurrentTranslationModel):
     kind = "luong"
     has_attention = True
     decoder_class = LuongStyleDecoder
+
+
+def attention_model_with(attention_class: type) -> type[AttentionSeq2Seq]:
+    """The course's attention model with another attention layer class in its decoder.
+
+    Chapter 5 plugs the learner's ``BahdanauAttention`` into the reference decoder this
+    way. The class must offer what :class:`BahdanauDecoder` uses:
+    ``attention_class(units, name=...)``, ``project_keys(values)`` and
+    ``call(query, keys, values, mask) -> (context, weights)``. The model returned trains
+    and translates like :class:`AttentionSeq2Seq`; it is not registered for saving to
+    ``.keras`` files, so use it for experiments.
+    """
+    name = attention_class.__name__
+    decoder_class = type(f"BahdanauDecoderWith{name}", (BahdanauDecoder,),
+                         {"attention_class": attention_class})
+    return type(f"AttentionSeq2SeqWith{name}", (AttentionSeq2Seq,),
+                {"decoder_class": decoder_class})
