@@ -227,3 +227,20 @@ def train_step_without_update(model, optimizer, batch):
 
     (source_ids, decoder_input), labels = batch
     return masked_loss(labels, model((source_ids, decoder_input), training=True))
+
+
+def diagnose_heatmap(weights, is_padding):
+    weights, is_padding = np.asarray(weights), np.asarray(is_padding)
+    if weights[:, is_padding].sum(axis=1).max() > 1e-3:
+        return "attends to padding"
+    if len(weights) > 1 and np.ptp(weights, axis=0).max() < 1e-3:
+        return "same weights at every step"
+    return "looks ok"
+
+
+def diagnose_two_rows(weights, is_padding):
+    """Mistake: compares the first two rows only, and ignores the padding."""
+    weights = np.asarray(weights)
+    if len(weights) > 1 and np.allclose(weights[0], weights[1]):
+        return "same weights at every step"
+    return "looks ok"

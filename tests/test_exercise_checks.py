@@ -80,16 +80,6 @@ def _beam_step_by_next_word(beam_scores, log_probs, width):
     return [(b, t, beam_scores[b] - s) for s, b, t in flat[:width]]
 
 
-def _fixed_step(decoder, emb, state, keys, values, mask, summary):
-    return decoder.step(emb, state, {"keys": keys, "values": values, "mask": mask})
-
-
-def _buggy_step(decoder, emb, state, keys, values, mask, summary):
-    context, weights = decoder.attention(summary, keys, values, mask)
-    new_state, _ = decoder.cell(ops.concatenate([emb, context], axis=-1), [state])
-    return new_state, context, weights
-
-
 def _replace_unknown(tokens, weights, source_words):
     return [source_words[int(np.argmax(weights[i]))] if t == "[UNK]" else t
             for i, t in enumerate(tokens) if t != "[end]"]
@@ -137,7 +127,7 @@ CASES = [
     (checks.check_masked_softmax, lambda s, m: np.asarray(masked_softmax(s, m)),
      lambda s, m: np.exp(s) / np.exp(s).sum(-1, keepdims=True) * m),
     (checks.check_attention_step, answers.attention_step, answers.attention_step_word_last),
-    (checks.check_fixed_step, _fixed_step, _buggy_step),
+    (checks.check_diagnose_heatmap, answers.diagnose_heatmap, answers.diagnose_two_rows),
     (checks.check_attention_summary, _summary, _summary_log2),
     (checks.check_replace_unknown, _replace_unknown, _replace_unknown_with_last_word),
     (checks.check_scaled_dot_product_attention, _scaled_attention,

@@ -254,3 +254,26 @@ def test_clear_checkpoints_removes_an_earlier_runs_files(tmp_path):
     (tmp_path / "source_vocab.json").write_text("[]")
     training.clear_checkpoints(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["source_vocab.json"]
+
+
+def test_train_step_is_the_step_fit_takes():
+    """training.train_step, written out for chapter 3, updates the weights exactly as fit does."""
+    from course_lib.models import build_model
+
+    rng = np.random.default_rng(0)
+    source = rng.integers(1, 30, size=(4, 5))
+    target = np.concatenate([rng.integers(1, 40, size=(4, 6)), np.zeros((4, 2), int)], axis=1)
+    inputs, labels = (source, target[:, :-1]), target[:, 1:]
+
+    def fresh():
+        keras.utils.set_random_seed(3)
+        return build_model("baseline", 30, 40, 8, 16, dropout=0.0)
+
+    by_fit = compile_model(fresh(), learning_rate=0.01, jit_compile=False, label_smoothing=0.0)
+    fit_loss = by_fit.train_on_batch(inputs, labels, return_dict=True)["loss"]
+    by_hand = fresh()
+    optimizer = keras.optimizers.Adam(0.01, clipnorm=5.0)
+    hand_loss = float(training.train_step(by_hand, optimizer, (inputs, labels)))
+    assert hand_loss == pytest.approx(float(fit_loss), abs=1e-5)
+    for mine, theirs in zip(by_hand.trainable_weights, by_fit.trainable_weights, strict=True):
+        np.testing.assert_allclose(np.asarray(mine), np.asarray(theirs), atol=1e-6)

@@ -1,45 +1,62 @@
-"""Chapter 6 (heatmaps): the fixed attention step, an attention summary."""
+"""Chapter 6 (heatmaps): an attention summary, a heatmap linter, [UNK] replacement."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .fixtures import small_encoded_model
 from .framework import Case, check
 
+HEALTHY, FIXED_QUERY, PADDING = "looks ok", "same weights at every step", "attends to padding"
 
-def check_fixed_step(fn) -> None:
-    """Chapter 6 exercise: the corrected attention step must query with the decoder state."""
 
-    def step_case(seed, source, state_scale):
-        model, carry = small_encoded_model("attention", seed, source)
-        decoder = model.decoder
-        batch = len(source)
-        embedded = decoder.embedding(np.full(batch, 2))
-        state = state_scale * np.random.default_rng(seed).normal(size=(batch, 16)).astype("float32")
-        expected = decoder.step(embedded, state, carry)
+def _diagnosis(expected: str):
+    def compare(got):
+        if got not in (HEALTHY, FIXED_QUERY, PADDING):
+            return f"return one of {HEALTHY!r}, {FIXED_QUERY!r}, {PADDING!r}"
+        return got == expected or f"this heatmap {'is' if expected == HEALTHY else 'shows'} " \
+                                  f"{expected!r}"
+    return compare
 
-        def compare(got):
-            names = ("new state", "context", "weights")
-            for name, g, e in zip(names, got, expected):
-                if not np.allclose(np.asarray(g), np.asarray(e), atol=1e-5):
-                    return (f"the {name} differs from the correct step: which state asks the "
-                            "attention layer its question?")
-            return True
-        args = (decoder, embedded, state, carry["keys"], carry["values"], carry["mask"],
-                carry["state"])  # the last one: the encoder summary s_0
-        return args, compare
 
-    cases = []
-    for seed, source, scale, description in (
-            (11, [[5, 6, 7, 0], [8, 9, 10, 11]], 1.0, "two sentences, a state that is not s_0"),
-            (12, [[5, 6, 7, 8, 9, 10]], 0.5, "one longer sentence"),
-            (13, [[4, 0, 0], [4, 5, 6]], 2.0, "a one-word sentence padded to three")):
-        args, compare = step_case(seed, source, scale)
-        cases.append(Case(args, compare=compare, description=description,
-                          hint="attention must be asked with the previous decoder state s_{i-1}, "
-                               "which changes at every step"))
-    check("fixed_step", fn, cases)
+def check_diagnose_heatmap(fn) -> None:
+    """Chapter 6: ``fn(weights, is_padding) -> str``, which of two bugs a heatmap shows, if any.
+
+    ``weights`` (T, S): one row per output word; ``is_padding`` (S,) True at padding columns.
+    """
+    rng = np.random.default_rng(6)
+
+    def rows(t, s, padding=0):
+        w = rng.random((t, s)) ** 4                  # uneven rows, like a trained model's
+        w[:, s - padding:] = 0.0
+        return w / w.sum(axis=1, keepdims=True)
+
+    def mask(s, padding=0):
+        return np.arange(s) >= s - padding
+
+    healthy = rows(5, 7, padding=2)
+    fixed = np.repeat(rows(1, 6), 4, axis=0)
+    leaky = 0.9 * rows(4, 6, padding=2) + 0.1 / 6    # a softmax that forgot the mask
+    two_alike = healthy.copy()
+    two_alike[1] = two_alike[0]
+    cases = [
+        Case((fixed, mask(6)), compare=_diagnosis(FIXED_QUERY),
+             description="4 output words, 6 source words, no padding",
+             hint="compare the rows: if the query never changes, no row can differ from "
+                  "another"),
+        Case((healthy, mask(7, 2)), compare=_diagnosis(HEALTHY),
+             description="5 output words, 5 real source words and 2 padding columns",
+             hint="rows that differ and no weight on padding: nothing to report"),
+        Case((leaky, mask(6, 2)), compare=_diagnosis(PADDING),
+             description="4 output words, the last 2 of 6 columns are padding",
+             hint="look at the total weight in the padding columns: with the mask it is 0"),
+        Case((two_alike, mask(7, 2)), compare=_diagnosis(HEALTHY),
+             description="the first two rows happen to be equal, the others differ",
+             hint="the bug makes ALL rows equal, not just two of them"),
+        Case((healthy[:1], mask(7, 2)), compare=_diagnosis(HEALTHY),
+             description="one output word only",
+             hint="a single row cannot show that the rows never change"),
+    ]
+    check("diagnose_heatmap", fn, cases)
 
 
 def check_attention_summary(fn) -> None:
@@ -106,4 +123,4 @@ def check_replace_unknown(fn) -> None:
     check("replace_unknown", fn, cases)
 
 
-__all__ = ["check_fixed_step", "check_attention_summary", "check_replace_unknown"]
+__all__ = ["check_diagnose_heatmap", "check_attention_summary", "check_replace_unknown"]
