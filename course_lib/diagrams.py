@@ -1,6 +1,6 @@
 """Pictures of the models, drawn by code so that they stay in step with the course.
 
-Four diagrams, each a function returning a matplotlib ``Figure`` (and saving a PNG with
+Five diagrams, each a function returning a matplotlib ``Figure`` (and saving a PNG with
 ``path=``), so they render the same on Colab, Binder and GitHub:
 
 * :func:`encoder_decoder` — the RNN encoder–decoder of Cho et al. (2014): the whole
@@ -10,7 +10,10 @@ Four diagrams, each a function returning a matplotlib ``Figure`` (and saving a P
 * :func:`bahdanau_step` — one step of Bahdanau attention: scores from ``s_{i-1}`` and
   every ``h_j``, softmax weights, the context ``c_i``, then the GRU (chapter 5);
 * :func:`luong_order` — the order of the Luong-style decoder: the GRU step first, then
-  attention from the new state ``s_i`` (chapter 5).
+  attention from the new state ``s_i`` (chapter 5);
+* :func:`transformer_block` — the encoder and decoder blocks of the Transformer
+  (Vaswani et al. 2017) as ``course_lib`` builds them: sub-layers, residual sums, layer
+  norms, masks, and where the decoder reads the encoder (chapter 7).
 
 Boxes are model states or words, arrows carry tensors; labels use the papers' notation.
 Plain matplotlib, no TensorFlow.
@@ -18,12 +21,13 @@ Plain matplotlib, no TensorFlow.
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path as FilePath
 from typing import NamedTuple
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
+from matplotlib.path import Path
 
 from .plotting import save_figure
 
@@ -74,7 +78,7 @@ def _note(ax, x, y, text, size=8, colour="#333333", **kwargs):
     ax.text(x, y, text, fontsize=size, color=colour, **kwargs)
 
 
-def encoder_decoder(path: str | Path | None = None) -> Figure:
+def encoder_decoder(path: str | FilePath | None = None) -> Figure:
     """The RNN encoder–decoder (Cho et al. 2014): one fixed vector ``c`` for the whole source."""
     fig, ax = _canvas(10.5, 4.2, "Encoder–decoder: the whole sentence through one vector c")
     source = ["tom", "is", "tired", "."]
@@ -103,7 +107,7 @@ def encoder_decoder(path: str | Path | None = None) -> Figure:
     return save_figure(fig, path)
 
 
-def teacher_forcing(path: str | Path | None = None) -> Figure:
+def teacher_forcing(path: str | FilePath | None = None) -> Figure:
     """Training reads the reference's words; translating reads the model's own words."""
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.2), layout="constrained")
     reference = ["tom", "ist", "müde", "[end]"]
@@ -138,7 +142,7 @@ def teacher_forcing(path: str | Path | None = None) -> Figure:
     return save_figure(fig, path)
 
 
-def bahdanau_step(path: str | Path | None = None) -> Figure:
+def bahdanau_step(path: str | FilePath | None = None) -> Figure:
     """One decoder step of Bahdanau et al. (2014): attention *before* the GRU."""
     fig, ax = _canvas(10, 5.2, "One step of Bahdanau attention (chapter 5)")
     keys = [_box(ax, 0.9 + 1.2 * j, 0.6, f"h$_{j + 1}$", "encoder") for j in range(4)]
@@ -168,7 +172,7 @@ def bahdanau_step(path: str | Path | None = None) -> Figure:
     return save_figure(fig, path)
 
 
-def luong_order(path: str | Path | None = None) -> Figure:
+def luong_order(path: str | FilePath | None = None) -> Figure:
     """The two orders side by side: attention before the GRU (Bahdanau) or after it (Luong)."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
     for ax, title, before in ((left, "Bahdanau: attend with s$_{i-1}$, then the GRU", True),
@@ -207,4 +211,73 @@ def luong_order(path: str | Path | None = None) -> Figure:
     return save_figure(fig, path)
 
 
-__all__ = ["COLOURS", "bahdanau_step", "encoder_decoder", "luong_order", "teacher_forcing"]
+def _stack(ax, x: float, layers: list[tuple[str, str]], bottom: float, step: float,
+           width: float) -> list[Node]:
+    """Boxes bottom-up at ``x``, each joined to the next by an arrow; ``+`` is a residual sum."""
+    nodes = []
+    for k, (text, role) in enumerate(layers):
+        small = text == "+"
+        node = _box(ax, x, bottom + k * step, text, role, width=0.45 if small else width,
+                    height=0.42 if small else 0.5, size=11 if small else 8)
+        if nodes:
+            _arrow(ax, nodes[-1], node)
+        nodes.append(node)
+    return nodes
+
+
+def _residuals(ax, nodes: list[Node], x: float, width: float, side: int) -> None:
+    """Each ``+`` adds the stream from before its LayerNorm: an arrow around the sub-layer."""
+    outer = x + side * (width / 2 + 0.3)              # the lane beside the column
+    stream = nodes[1]                                 # the embedded words
+    for node in nodes[2:]:
+        if node.patch.get_width() >= 0.5:             # not a residual sum
+            continue
+        start = stream.x + side * stream.patch.get_width() / 2
+        end = node.x + side * node.patch.get_width() / 2
+        lane = Path([(start, stream.y), (outer, stream.y), (outer, node.y), (end, node.y)])
+        ax.add_patch(FancyArrowPatch(path=lane, arrowstyle="-|>", mutation_scale=10,
+                                     color="#3d85c6", linewidth=1.2))
+        stream = node
+
+
+def transformer_block(path: str | FilePath | None = None) -> Figure:
+    """The Transformer's encoder and decoder blocks (Vaswani et al. 2017), pre-LN as built here."""
+    fig, ax = _canvas(11, 10.5, "The Transformer as course_lib builds it: "
+                                "N blocks per stack, pre-LN")
+    step, width = 0.7, 2.9
+    encoder = _stack(ax, 2.6, [
+        ("English words", "word"), ("embedding · √d + PE (positions)", "encoder"),
+        ("LayerNorm", "encoder"), ("multi-head self-attention\n(padding mask)", "attention"),
+        ("+", "context"), ("LayerNorm", "encoder"),
+        ("feed-forward: max(0, xW$_1$ + b$_1$) W$_2$ + b$_2$", "output"), ("+", "context"),
+        ("LayerNorm → encoder output", "encoder")], bottom=1.0, step=step, width=width)
+    decoder = _stack(ax, 7.9, [
+        ("German words so far ([start] …)", "word"), ("embedding · √d + PE (positions)", "decoder"),
+        ("LayerNorm", "decoder"),
+        ("masked multi-head self-attention\n(causal mask: earlier words only)", "attention"),
+        ("+", "context"), ("LayerNorm", "decoder"),
+        ("multi-head cross-attention\nqueries: German; keys, values: English", "attention"),
+        ("+", "context"), ("LayerNorm", "decoder"),
+        ("feed-forward: max(0, xW$_1$ + b$_1$) W$_2$ + b$_2$", "output"), ("+", "context"),
+        ("LayerNorm", "decoder"), ("linear → softmax over the German vocabulary", "output"),
+        ("next German word", "word")], bottom=1.0, step=step, width=width)
+    _residuals(ax, encoder, 2.6, width, side=-1)
+    _residuals(ax, decoder, 7.9, width, side=1)
+    _arrow(ax, encoder[-1], decoder[6], colour="#a64d79", rad=-0.2)      # keys and values
+    for nodes, x in ((encoder, 2.6), (decoder, 7.9)):
+        first, last = nodes[2], nodes[-2 if nodes is encoder else -4]
+        bottom = first.y - 0.4
+        ax.add_patch(Rectangle((x - width / 2 - 0.5, bottom), width + 1.0,
+                               last.y + 0.4 - bottom, fill=False, linestyle=":",
+                               edgecolor="#999999"))
+    _note(ax, 0.05, 4.6, "× N\n(2 here,\n6 in the\npaper)", size=9)
+    _note(ax, 10.2, 5.6, "× N", size=9)
+    _note(ax, 4.3, 7.2, "to every decoder block:\nkeys and values", colour="#a64d79", size=8)
+    _note(ax, 0.15, 0.25, "pre-LN, as built here: x + Sublayer(LN(x)); "
+          "the paper (post-LN): LN(x + Sublayer(x)).  Blue arrows: residual connections.",
+          size=8)
+    return save_figure(fig, path)
+
+
+__all__ = ["COLOURS", "bahdanau_step", "encoder_decoder", "luong_order", "teacher_forcing",
+           "transformer_block"]

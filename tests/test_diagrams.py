@@ -23,6 +23,8 @@ EXPECTED = {
     "bahdanau_step": ["s$_{i-1}$", "α$_{ij}$ = softmax$_j$(e$_{ij}$)", "c$_i$ = Σ$_j$ α$_{ij}$ h$_j$",
                       "GRU", "y$_{i-1}$", "s$_i$"],
     "luong_order": ["attention", "GRU", "s$_{i-1}$", "[s$_i$; c$_i$] → y$_i$"],
+    "transformer_block": ["multi-head self-attention", "causal mask", "cross-attention",
+                          "LayerNorm", "feed-forward", "√d + PE", "pre-LN", "post-LN", "× N"],
 }
 
 

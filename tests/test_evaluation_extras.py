@@ -163,3 +163,28 @@ def test_speed_benchmark_reports_every_variant(capsys):
     speed.print_table(result)
     out = capsys.readouterr().out
     assert "bahdanau_naive" in out and "transformer" in out
+
+
+def test_exposure_bias_breakdown_separates_shifts_and_paraphrases():
+    from course_lib.evaluation import exposure_bias_breakdown
+
+    references = [["ich habe hunger", "ich bin hungrig"], ["tom liest ein buch"]]
+    forced = ["ich habe hunger", "tom liest ein buch"]
+    free = ["ich bin hungrig", "heute tom liest ein buch"]      # a paraphrase; a shift by one
+    table = exposure_bias_breakdown(forced, free, references)
+    rows = list(table.index)
+    assert table["teacher_forced"].tolist() == [1.0, 1.0, 1.0]
+    # same position: only "ich" of 7 reference words survives the paraphrase and the shift
+    assert table.loc[rows[0], "free_running"] == pytest.approx(1 / 7)
+    # anywhere in the first reference: the shift no longer costs anything (1 + 4 of 7)
+    assert table.loc[rows[1], "free_running"] == pytest.approx(5 / 7)
+    # best reference: the paraphrase is a listed reference
+    assert table.loc[rows[2], "free_running"] == pytest.approx(1.0)
+    assert table["gap"].tolist() == pytest.approx([6 / 7, 2 / 7, 0.0])
+
+
+def test_exposure_bias_breakdown_needs_one_entry_per_sentence():
+    from course_lib.evaluation import exposure_bias_breakdown
+
+    with pytest.raises(ValueError, match="one entry per sentence"):
+        exposure_bias_breakdown(["a"], ["a", "b"], [["a"]])

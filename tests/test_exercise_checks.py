@@ -130,6 +130,7 @@ CASES = [
     (checks.check_diagnose_heatmap, answers.diagnose_heatmap, answers.diagnose_two_rows),
     (checks.check_attention_summary, _summary, _summary_log2),
     (checks.check_replace_unknown, _replace_unknown, _replace_unknown_with_last_word),
+    (checks.check_learn_merges, answers.learn_merges, answers.learn_merges_unweighted),
     (checks.check_scaled_dot_product_attention, _scaled_attention,
      lambda q, k, v, m: _scaled_attention(q, k, v, m, scale=False)),
     (checks.check_shift_matrix, answers.shift_matrix, lambda k, d: answers.shift_matrix(k, d).T),

@@ -1,9 +1,10 @@
-"""Chapter 6 (heatmaps): an attention summary, a heatmap linter, [UNK] replacement."""
+"""Chapter 6 (heatmaps): an attention summary, a heatmap linter, [UNK] replacement, BPE merges."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..subwords import learn_merges
 from .framework import Case, check
 
 HEALTHY, FIXED_QUERY, PADDING = "looks ok", "same weights at every step", "attends to padding"
@@ -123,4 +124,52 @@ def check_replace_unknown(fn) -> None:
     check("replace_unknown", fn, cases)
 
 
-__all__ = ["check_diagnose_heatmap", "check_attention_summary", "check_replace_unknown"]
+def _merges(expected: list[tuple[str, str]]):
+    def compare(got):
+        try:
+            got = [tuple(pair) for pair in got]
+        except TypeError:
+            return "return a list of pairs, e.g. [('e', 's'), ('es', 't</w>')]"
+        if got == expected:
+            return True
+        if len(got) != len(expected):
+            return f"expected {len(expected)} merges, got {len(got)}"
+        first = next(i for i, (g, e) in enumerate(zip(got, expected)) if g != e)
+        return f"the first {first} merges are right; merge {first + 1} is not"
+    return compare
+
+
+def check_learn_merges(fn) -> None:
+    """Chapter 6 exercise: ``fn(word_counts, merges) -> [(left, right), ...]``, byte-pair encoding.
+
+    Each word starts as its characters, the last one marked with ``</w>``; each step merges
+    the most frequent adjacent pair (counts weighted by word frequency; ties go to the
+    smallest pair in Python's ordering), and learning stops early when no pair is left.
+    """
+    sennrich = {"low": 5, "lower": 2, "newest": 6, "widest": 3}
+    cases = [
+        Case((sennrich, 4), compare=_merges(learn_merges(sennrich, 4)),
+             description="Sennrich et al.'s corpus {'low': 5, 'lower': 2, 'newest': 6, "
+                         "'widest': 3}, 4 merges",
+             hint="count each pair once per occurrence, times the word's count; after a "
+                  "merge, count again on the merged symbols"),
+        Case(({"aab": 1, "bb": 5}, 1), compare=_merges(learn_merges({"aab": 1, "bb": 5}, 1)),
+             hint="a pair's count is weighted by how often its word occurs"),
+        Case(({"ab": 1, "ba": 1}, 5), compare=_merges(learn_merges({"ab": 1, "ba": 1}, 5)),
+             hint="two pairs tie here: take the smaller one (min over the pairs); stop when "
+                  "every word is a single symbol, even if fewer merges than asked"),
+        Case(({"hund": 3, "hunde": 2, "und": 4}, 0), expected=[],
+             hint="zero merges: nothing to learn"),
+        Case(({"sehen": 2, "gesehen": 3, "gehen": 4}, 6),
+             compare=_merges(learn_merges({"sehen": 2, "gesehen": 3, "gehen": 4}, 6)),
+             hint="several merges in a row: each new symbol can take part in the next "
+                  "merge"),
+        Case(({"aaaa": 2, "ab": 1}, 3), compare=_merges(learn_merges({"aaaa": 2, "ab": 1}, 3)),
+             hint="a pair can overlap itself ('a a a'): count every adjacent position, and "
+                  "merge from the left without reusing a symbol"),
+    ]
+    check("learn_merges", fn, cases)
+
+
+__all__ = ["check_diagnose_heatmap", "check_attention_summary", "check_replace_unknown",
+           "check_learn_merges"]

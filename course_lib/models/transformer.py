@@ -55,8 +55,10 @@ def positional_encoding(positions, depth: int):
     """The sinusoids of Vaswani et al. (2017, section 3.5), for any positions.
 
     ``PE(pos, i) = sin(pos / 10000^(2i/d))`` in the first half of the vector and the
-    matching cosine in the second half, so every position gets a unique pattern and
-    nearby positions get similar ones.
+    matching cosine in the second half. Every position gets its own pattern, and the
+    paper's reason for sinusoids (section 3.5) holds: for any offset k, PE(pos + k) is
+    a fixed linear function of PE(pos) (a rotation of each sine–cosine pair), so
+    attention can learn to look k words back or ahead wherever it is.
 
     Args:
         positions: int tensor of any shape (…,), e.g. ``ops.arange(T)``.
