@@ -273,6 +273,22 @@ def learn_merges_unweighted(word_counts, merges):
     return learn_merges(dict.fromkeys(word_counts, 1), merges)
 
 
+def smoothed_cross_entropy(labels, logits, epsilon):
+    log_p = ops.log_softmax(logits, axis=-1)                                  # (batch, T, V)
+    vocabulary = ops.shape(logits)[-1]
+    target = (1 - epsilon) * ops.one_hot(labels, vocabulary) + epsilon / vocabulary
+    return -ops.sum(target * log_p, axis=-1)                                  # (batch, T)
+
+
+def smoothed_over_the_other_words(labels, logits, epsilon):
+    """Mistake: spreads epsilon over the V − 1 wrong words only."""
+    log_p = ops.log_softmax(logits, axis=-1)
+    vocabulary = ops.shape(logits)[-1]
+    right = ops.one_hot(labels, vocabulary)
+    target = (1 - epsilon) * right + epsilon * (1 - right) / (vocabulary - 1)
+    return -ops.sum(target * log_p, axis=-1)
+
+
 def diagnose_two_rows(weights, is_padding):
     """Mistake: compares the first two rows only, and ignores the padding."""
     weights = np.asarray(weights)

@@ -134,6 +134,8 @@ CASES = [
     (checks.check_scaled_dot_product_attention, _scaled_attention,
      lambda q, k, v, m: _scaled_attention(q, k, v, m, scale=False)),
     (checks.check_shift_matrix, answers.shift_matrix, lambda k, d: answers.shift_matrix(k, d).T),
+    (checks.check_smoothed_cross_entropy, answers.smoothed_cross_entropy,
+     answers.smoothed_over_the_other_words),
 ]
 
 #: Keras-layer exercises: the check, a right class, and a class with a typical mistake.

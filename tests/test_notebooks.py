@@ -553,3 +553,19 @@ def test_readme_links_every_chapter_with_the_configured_repository():
         for folder in ("chapters", "solutions"):
             assert T.colab_url(folder, path.name) in readme, (folder, path.name)
             assert T.binder_url(folder, path.name) in readme, (folder, path.name)
+
+
+def test_the_teachers_kit_covers_every_chapter_and_every_check():
+    """teachers/README.md has a section per chapter that names every check the chapter runs."""
+    import re
+
+    kit = (ROOT / "teachers" / "README.md").read_text(encoding="utf-8")
+    assert "TODO" not in kit
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        number = int(path.name[:2])
+        heading = re.search(rf"^### {number} · .*$", kit, flags=re.M)
+        assert heading, f"teachers/README.md has no section '### {number} · …' for {path.name}"
+        section = kit[heading.end():].split("\n### ")[0]
+        used = set(re.findall(r"checks\.(check_\w+)", path.read_text(encoding="utf-8")))
+        for name in sorted(used):
+            assert f"`{name}`" in section, f"the kit's chapter {number} does not mention {name}"

@@ -199,3 +199,26 @@ def test_the_lowest_versions_file_pins_pyprojects_lower_bounds():
             f"constraints/lowest.txt pins {name}=={pins[name]}; pyproject's lower bound is {lower}")
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "-c constraints/lowest.txt" in ci
+
+
+def test_the_github_workflow_runs_the_ci_script_on_pushes_and_pull_requests():
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "ci.yml").read_text("utf-8"))
+    triggers = workflow[True] if True in workflow else workflow["on"]   # YAML 1.1 reads `on` as True
+    assert {"push", "pull_request"} <= set(triggers)
+    steps = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
+    assert "bash .ci/run" in steps, "the workflow must run exactly what CI runs"
+    corpus = "\n".join(steps)
+    assert "../shared/data/deu-eng.zip" in corpus, ".ci/run reads the corpus from there"
+
+
+def test_issue_templates_ask_for_chapter_cell_platform_and_versions():
+    yaml = pytest.importorskip("yaml")
+    template = yaml.safe_load((ROOT / ".github" / "ISSUE_TEMPLATE" / "bug_report.yml")
+                              .read_text("utf-8"))
+    fields = {item["id"] for item in template["body"]}
+    assert {"chapter", "cell", "platform", "versions"} <= fields
+    chapters = next(item for item in template["body"] if item["id"] == "chapter")
+    listed = " ".join(chapters["attributes"]["options"])
+    for notebook in sorted((ROOT / "solutions").glob("*.ipynb")):
+        assert notebook.stem[:2] in listed, f"{notebook.name} is missing from the template"

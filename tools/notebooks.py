@@ -87,7 +87,8 @@ _VOLATILE_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled")
 _VOLATILE_NB_METADATA = ("widgets", "varInspector", "toc")
 
 #: Chapters that train or load models: Colab opens them on a GPU runtime.
-GPU_CHAPTERS = ("03_training", "04_bleu", "05_attention", "06_heatmaps", "07_transformer")
+GPU_CHAPTERS = ("03_training", "04_bleu", "05_attention", "06_heatmaps",
+                "08_transformer_in_practice")
 
 #: The notebook metadata Colab reads to pick a GPU runtime when it opens a file.
 COLAB_GPU_METADATA = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}

@@ -4,7 +4,7 @@
   prints what is right or wrong (without the answer). Read it to write new checks.
 * :mod:`.layers` checks a learner's Keras layer: it copies the reference layer's
   weights into it and compares the outputs case by case.
-* :mod:`.chapter1` … :mod:`.chapter7` hold each chapter's cases.
+* :mod:`.chapter1` … :mod:`.chapter8` hold each chapter's cases.
 
 Everything is re-exported here, so a notebook needs only ``from course_lib import checks``.
 """
@@ -23,10 +23,12 @@ from .chapter6 import *  # noqa: F403
 from .chapter6 import __all__ as _chapter6
 from .chapter7 import *  # noqa: F403
 from .chapter7 import __all__ as _chapter7
+from .chapter8 import *  # noqa: F403
+from .chapter8 import __all__ as _chapter8
 from .framework import *  # noqa: F403
 from .framework import __all__ as _framework
 from .layers import *  # noqa: F403
 from .layers import __all__ as _layers
 
 __all__ = [*_framework, *_layers, *_chapter1, *_chapter2, *_chapter3, *_chapter4, *_chapter5, *_chapter6,
-           *_chapter7]
+           *_chapter7, *_chapter8]
