@@ -21,13 +21,13 @@ Plain matplotlib, no TensorFlow.
 
 from __future__ import annotations
 
-from pathlib import Path as FilePath
+from pathlib import Path
 from typing import NamedTuple
 
+import matplotlib.path as mpath
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
-from matplotlib.path import Path
 
 from .plotting import save_figure
 
@@ -78,7 +78,7 @@ def _note(ax, x, y, text, size=8, colour="#333333", **kwargs):
     ax.text(x, y, text, fontsize=size, color=colour, **kwargs)
 
 
-def encoder_decoder(path: str | FilePath | None = None) -> Figure:
+def encoder_decoder(path: str | Path | None = None) -> Figure:
     """The RNN encoder–decoder (Cho et al. 2014): one fixed vector ``c`` for the whole source."""
     fig, ax = _canvas(10.5, 4.2, "Encoder–decoder: the whole sentence through one vector c")
     source = ["tom", "is", "tired", "."]
@@ -107,7 +107,7 @@ def encoder_decoder(path: str | FilePath | None = None) -> Figure:
     return save_figure(fig, path)
 
 
-def teacher_forcing(path: str | FilePath | None = None) -> Figure:
+def teacher_forcing(path: str | Path | None = None) -> Figure:
     """Training reads the reference's words; translating reads the model's own words."""
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.2), layout="constrained")
     reference = ["tom", "ist", "müde", "[end]"]
@@ -142,7 +142,7 @@ def teacher_forcing(path: str | FilePath | None = None) -> Figure:
     return save_figure(fig, path)
 
 
-def bahdanau_step(path: str | FilePath | None = None) -> Figure:
+def bahdanau_step(path: str | Path | None = None) -> Figure:
     """One decoder step of Bahdanau et al. (2014): attention *before* the GRU."""
     fig, ax = _canvas(10, 5.2, "One step of Bahdanau attention (chapter 5)")
     keys = [_box(ax, 0.9 + 1.2 * j, 0.6, f"h$_{j + 1}$", "encoder") for j in range(4)]
@@ -172,7 +172,7 @@ def bahdanau_step(path: str | FilePath | None = None) -> Figure:
     return save_figure(fig, path)
 
 
-def luong_order(path: str | FilePath | None = None) -> Figure:
+def luong_order(path: str | Path | None = None) -> Figure:
     """The two orders side by side: attention before the GRU (Bahdanau) or after it (Luong)."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
     for ax, title, before in ((left, "Bahdanau: attend with s$_{i-1}$, then the GRU", True),
@@ -234,13 +234,13 @@ def _residuals(ax, nodes: list[Node], x: float, width: float, side: int) -> None
             continue
         start = stream.x + side * stream.patch.get_width() / 2
         end = node.x + side * node.patch.get_width() / 2
-        lane = Path([(start, stream.y), (outer, stream.y), (outer, node.y), (end, node.y)])
+        lane = mpath.Path([(start, stream.y), (outer, stream.y), (outer, node.y), (end, node.y)])
         ax.add_patch(FancyArrowPatch(path=lane, arrowstyle="-|>", mutation_scale=10,
                                      color="#3d85c6", linewidth=1.2))
         stream = node
 
 
-def transformer_block(path: str | FilePath | None = None) -> Figure:
+def transformer_block(path: str | Path | None = None) -> Figure:
     """The Transformer's encoder and decoder blocks (Vaswani et al. 2017), pre-LN as built here."""
     fig, ax = _canvas(11, 10.5, "The Transformer as course_lib builds it: "
                                 "N blocks per stack, pre-LN")

@@ -5,15 +5,14 @@ plus the front page, the glossary and the bibliography in this folder. ``tools/s
 copies them into one source folder and runs Sphinx with this file.
 """
 
-import importlib.util
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("course_config", ROOT / "course_lib" / "config.py")
-course_config = importlib.util.module_from_spec(_spec)
-sys.modules["course_config"] = course_config
-_spec.loader.exec_module(course_config)
+if str(ROOT) not in sys.path:  # a checkout: find course_lib
+    sys.path.insert(0, str(ROOT))
+
+from course_lib import config as course_config  # noqa: E402 (after the sys.path fix above)
 
 project = "Neural machine translation with attention"
 author = "The NMT course authors"

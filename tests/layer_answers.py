@@ -7,8 +7,6 @@ mistake, which the check must catch with a hint.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import keras
 import numpy as np
 from keras import layers, ops
@@ -238,46 +236,6 @@ def diagnose_heatmap(weights, is_padding):
     if len(weights) > 1 and np.ptp(weights, axis=0).max() < 1e-3:
         return "same weights at every step"
     return "looks ok"
-
-
-def learn_merges(word_counts, merges):
-    words = {tuple(w[:-1]) + (w[-1] + "</w>",): n for w, n in word_counts.items()}
-    learned = []
-    for _ in range(merges):
-        pairs = Counter()
-        for symbols, n in words.items():
-            for pair in zip(symbols, symbols[1:]):
-                pairs[pair] += n
-        if not pairs:
-            break
-        best = min(pairs, key=lambda p: (-pairs[p], p))
-        learned.append(best)
-        words = {_merged(symbols, best): n for symbols, n in words.items()}
-    return learned
-
-
-def _merged(symbols, pair):
-    out, i = [], 0
-    while i < len(symbols):
-        if tuple(symbols[i:i + 2]) == pair:
-            out.append(symbols[i] + symbols[i + 1])
-            i += 2
-        else:
-            out.append(symbols[i])
-            i += 1
-    return tuple(out)
-
-
-def learn_merges_unweighted(word_counts, merges):
-    """Mistake: counts each word once, whatever its frequency."""
-    return learn_merges(dict.fromkeys(word_counts, 1), merges)
-
-
-def smoothed_cross_entropy(labels, logits, epsilon):
-    log_p = ops.log_softmax(logits, axis=-1)                                  # (batch, T, V)
-    vocabulary = ops.shape(logits)[-1]
-    target = (1 - epsilon) * ops.one_hot(labels, vocabulary) + epsilon / vocabulary
-    return -ops.sum(target * log_p, axis=-1)                                  # (batch, T)
 
 
 def smoothed_over_the_other_words(labels, logits, epsilon):

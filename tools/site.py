@@ -25,18 +25,17 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from a checkout: find course_lib
+    sys.path.insert(0, str(ROOT))
+
+from course_lib import config  # noqa: E402 (after the sys.path fix above)
+
 SITE = ROOT / "site"
 MARKER = ".course-site"
 
 
 def release() -> str:
     """The release the notebooks install (``course_lib.config.RELEASE``): the launch buttons' ref."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("course_config", ROOT / "course_lib" / "config.py")
-    config = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("course_config", config)      # dataclasses look their module up
-    spec.loader.exec_module(config)
     return config.RELEASE
 
 
