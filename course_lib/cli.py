@@ -218,6 +218,14 @@ def cmd_translate(args) -> None:
             print(f"  heatmap: {path}")
 
 
+def cmd_export(args) -> None:
+    from .export import export_run
+
+    out = export_run(args.run, args.out)
+    print(f"exported {args.run} to {out}: load it with TensorFlow alone,\n"
+          f"  tf.saved_model.load({str(out)!r}).translate(tf.constant([\"I am hungry.\"]))")
+
+
 def cmd_bleu(args) -> None:
     from . import metrics
 
@@ -491,6 +499,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heatmap", type=Path, help="PNG path for the attention heatmap(s)")
     p.add_argument("--replace-unknown", action="store_true", help=REPLACE_HELP)
     p.set_defaults(func=cmd_translate)
+
+    p = sub.add_parser("export", help="write a run as a TensorFlow SavedModel with a "
+                                      "string → string `translate` function (no course_lib needed)")
+    p.add_argument("run", type=Path)
+    p.add_argument("out", type=Path, help="a new (or empty) folder for the SavedModel")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("bleu", help="the course's BLEU on files (one sentence per line)")
     p.add_argument("--hyp", required=True)
