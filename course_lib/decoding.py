@@ -44,14 +44,14 @@ def greedy_decode(model, source_ids, start_id: int, end_id: int, max_length: int
     source_ids (batch, S). A sentence stops at its first ``[end]`` (included in its
     length); afterwards it emits padding while the others finish.
     """
-    _check_output_length(model, max_length)
+    check_output_length(model, max_length)
     compiled = _compiled_greedy(model, start_id, end_id, max_length)
     ids, lengths, weights = compiled(tf.cast(source_ids, tf.int32))
     return Decoded(ids.numpy(), lengths.numpy(),
                    weights.numpy() if model.has_attention else None)
 
 
-def _check_output_length(model, max_length: int) -> None:
+def check_output_length(model, max_length: int) -> None:
     """A Transformer keeps a fixed number of past positions; refuse to decode beyond it."""
     limit = getattr(model, "max_target_length", None)
     if limit is not None and max_length > limit:
@@ -76,13 +76,18 @@ def _compiled_greedy(model, start_id, end_id, max_length):
         model_ref = weakref.ref(model)
 
         def loop(source_ids):
-            return _greedy_loop(model_ref(), source_ids, start_id, end_id, max_length)
+            return greedy_loop(model_ref(), source_ids, start_id, end_id, max_length)
 
         per_model[key] = tf.function(loop, input_signature=[tf.TensorSpec([None, None], tf.int32)])
     return per_model[key]
 
 
-def _greedy_loop(model, source_ids, start_id, end_id, max_length):
+def greedy_loop(model, source_ids, start_id, end_id, max_length):
+    """The greedy loop itself, for tracing inside a ``tf.function`` (see :func:`greedy_decode`).
+
+    Returns ids (batch, L), lengths (batch,) and attention weights (batch, L, S), as tensors.
+    :mod:`course_lib.export` traces it into a SavedModel.
+    """
     batch = tf.shape(source_ids)[0]
     source_len = tf.shape(source_ids)[1]
     carry = model.encode(source_ids)
@@ -122,7 +127,7 @@ def beam_search(model, source_ids, start_id: int, end_id: int, max_length: int,
     stops once no live hypothesis can still beat the best finished one (or at ``max_length``).
     ``beam_width=1`` gives exactly the greedy result.
     """
-    _check_output_length(model, max_length)
+    check_output_length(model, max_length)
     results = [_beam_one(model, np.asarray(row)[None], start_id, end_id, max_length,
                          beam_width, length_penalty) for row in np.asarray(source_ids)]
     longest = max(len(ids) for ids, _ in results)
@@ -193,7 +198,7 @@ def beam_alternatives(model, source_ids, start_id: int, end_id: int, max_length:
     length-normalised log-probability that ranks them (the first is what
     :func:`beam_search` returns). Finished hypotheses come with their ``[end]``.
     """
-    _check_output_length(model, max_length)
+    check_output_length(model, max_length)
     return _beam_one(model, np.asarray(source_ids)[:1], start_id, end_id, max_length,
                      beam_width, length_penalty, keep_all=True)
 

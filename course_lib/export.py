@@ -29,7 +29,6 @@ Unicode spaces itself. An empty sentence is refused with an error naming the rul
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import unicodedata
@@ -39,7 +38,7 @@ import tensorflow as tf
 
 from . import __version__
 from .data import QUOTE_MAP
-from .decoding import _greedy_loop
+from .decoding import check_output_length, greedy_loop
 from .files import OutputPathError, write_json_atomically
 from .subwords import CONTINUES, WORD_END
 from .text import END, UNK
@@ -168,6 +167,7 @@ class ExportedTranslator(tf.Module):
         self.model = run.model
         self.max_source_tokens = int(metadata.get("max_source_tokens", 40))
         self.max_output_tokens = int(metadata.get("max_target_tokens", 48)) + 2
+        check_output_length(self.model, self.max_output_tokens)   # a Transformer's cache size
         self.start_id, self.end_id = vectorizers.start_id, vectorizers.end_id
         self.lowercase = True
         self.recompose = _recompositions([vectorizers.source_vocab])
@@ -191,7 +191,7 @@ class ExportedTranslator(tf.Module):
         words = words[:, :self.max_source_tokens]                            # (batch, ≤ S_max)
         units = self.bpe.segment(words) if self.bpe is not None else words
         source_ids = self.source_ids.lookup(units).to_tensor(0)              # (batch, S)
-        ids, lengths, _ = _greedy_loop(self.model, tf.cast(source_ids, tf.int32),
+        ids, lengths, _ = greedy_loop(self.model, tf.cast(source_ids, tf.int32),
                                        self.start_id, self.end_id, self.max_output_tokens)
         return self._detokenize(ids, lengths)
 

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import unicodedata
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import tensorflow as tf

@@ -51,7 +51,8 @@ from __future__ import annotations
 
 import copy
 import numbers
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,45 @@ _MAX_REPR = 160
 
 #: Which checks have passed in this session, by name (see :func:`passed`).
 PASSED: dict[str, bool] = {}
+
+#: Lists that collect :class:`GradedItem` objects while :func:`recording` is active.
+_RECORDINGS: list[list] = []
+
+
+@dataclass
+class GradedItem:
+    """One graded case of one check: what was tried, whether it passed, what the learner saw."""
+
+    check: str
+    number: int
+    description: str
+    passed: bool
+    message: str = ""
+
+
+@contextmanager
+def recording() -> Iterator[list[GradedItem]]:
+    """Collect one :class:`GradedItem` per case of every check run inside the block.
+
+    The checks print exactly what they print in a notebook; recording only keeps
+    score, case by case, so that an autograder can give partial credit
+    (:mod:`course_lib.grading`). A check that stops early (the exercise is still a
+    stub, or course_lib's own function was handed in) records every case as failed.
+    """
+    items: list[GradedItem] = []
+    _RECORDINGS.append(items)
+    try:
+        yield items
+    finally:
+        _RECORDINGS.remove(items)
+
+
+def record(name: str, outcomes: list[tuple[str, bool, str]]) -> None:
+    """Add ``(description, passed, message)`` per case to every active recording."""
+    for items in _RECORDINGS:
+        items.extend(GradedItem(name, number, description, passed, message)
+                     for number, (description, passed, message) in enumerate(outcomes, start=1))
+
 
 #: What a ``compare`` callable may return: True (pass), False (fail) or a string
 #: explaining the failure. It may also raise AssertionError with a message.
@@ -307,27 +347,34 @@ def run_check(name: str, fn: Callable[..., Any], cases: Iterable[Case | Mapping[
     """
     cases = [_as_case(c) for c in cases]
     PASSED[name] = False
+    calls = [describe_call(name, case) for case in cases]
     if _is_course_lib_function(fn):
-        print(f"🚫 {name}: `{getattr(fn, '__qualname__', fn)}` is course_lib's own function. "
-              "The exercise is to write it yourself; the check compares yours with it.")
+        message = (f"🚫 {name}: `{getattr(fn, '__qualname__', fn)}` is course_lib's own function. "
+                   "The exercise is to write it yourself; the check compares yours with it.")
+        print(message)
+        record(name, [(call, False, message) for call in calls])
         return False
     n = len(cases)
     failures: list[str] = []
-    for i, case in enumerate(cases, start=1):
-        call = describe_call(name, case)
+    outcomes: list[tuple[str, bool, str]] = []
+    for i, (case, call) in enumerate(zip(cases, calls, strict=True), start=1):
         try:
             result = fn(*_copied(case.args), **_copied(case.kwargs))
         except NotImplementedError:
-            print(f"⏳ {name}: not implemented yet — write the body of the function above "
-                  "and run this cell again.")
+            message = (f"⏳ {name}: not implemented yet — write the body of the function above "
+                       "and run this cell again.")
+            print(message)
+            record(name, [(call, False, message) for call in calls])
             return False
         except Exception as exc:  # noqa: BLE001 - the learner's bug, reported kindly
             msg = f"{type(exc).__name__}: {exc}".strip()
             line = f"❌ case {i}/{n}: {call} raised {_clipped(msg)}"
             failures.append(_with_hint(line, case))
+            outcomes.append((call, False, failures[-1]))
             continue
         ok, why = _evaluate(case, result)
         if ok:
+            outcomes.append((call, True, ""))
             continue
         line = f"❌ case {i}/{n}: {call} returned {short_repr(result)}"
         if case.compare is None:
@@ -335,7 +382,9 @@ def run_check(name: str, fn: Callable[..., Any], cases: Iterable[Case | Mapping[
         if why:
             line += f" ({why})"
         failures.append(_with_hint(line, case))
+        outcomes.append((call, False, failures[-1]))
 
+    record(name, outcomes)
     if not failures:
         print(f"✅ {name}: all {n} cases pass")
         PASSED[name] = True
@@ -378,5 +427,5 @@ def _with_hint(line: str, case: Case) -> str:
     return f"{line}. Hint: {case.hint}" if case.hint else line
 
 
-__all__ = ["ATOL", "RTOL", "Case", "check", "compare_values", "describe_call", "passed",
-           "run_check", "short_repr", "yours_or_reference"]
+__all__ = ["ATOL", "RTOL", "Case", "GradedItem", "check", "compare_values", "describe_call",
+           "passed", "record", "recording", "run_check", "short_repr", "yours_or_reference"]

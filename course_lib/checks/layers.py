@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .framework import PASSED, RTOL, compare_values
+from .framework import PASSED, RTOL, compare_values, record
 
 
 @dataclass
@@ -196,20 +196,32 @@ def _config_problem(cls, layer, case: LayerCase, spec: LayerSpec) -> str | None:
 
 def run_layer_check(spec: LayerSpec, cls: Any, cases: Sequence[LayerCase], *,
                     gradients: bool = True, seed: int = 0) -> bool:
-    """Build, copy weights, compare every case; print the verdict and return True if all pass."""
+    """Build, copy weights, compare every case; print the verdict and return True if all pass.
+
+    Graded items (for :func:`course_lib.checks.framework.recording`): one per case,
+    then "gradients reach every weight" and "rebuilt from get_config()" where the
+    spec asks for them; those two are tried once every case agrees.
+    """
     import keras
 
     name = spec.name
     PASSED[name] = False
+    items = [case.description for case in cases]
+    items += ["gradients reach every weight"] if gradients else []
+    items += ["rebuilt from get_config()"] if spec.rebuild_from_config else []
+
+    def stop(message: str) -> bool:                   # nothing could be compared: all items fail
+        print(message)
+        record(name, [(item, False, message) for item in items])
+        return False
+
     if not isinstance(cls, type) or not issubclass(cls, keras.layers.Layer):
-        print(f"❌ {name}: pass the class itself, not an instance of it: a subclass of "
-              "keras.layers.Layer.")
-        return False
+        return stop(f"❌ {name}: pass the class itself, not an instance of it: a subclass of "
+                    "keras.layers.Layer.")
     if is_course_lib_class(cls):
-        print(f"🚫 {name}: `{cls.__name__}` is course_lib's own class (or built on one). "
-              "The exercise is to write it yourself as a keras.layers.Layer; the check "
-              "compares yours with course_lib's.")
-        return False
+        return stop(f"🚫 {name}: `{cls.__name__}` is course_lib's own class (or built on one). "
+                    "The exercise is to write it yourself as a keras.layers.Layer; the check "
+                    "compares yours with course_lib's.")
     keras.utils.set_random_seed(seed)
     try:
         learner = spec.build(cls)
@@ -217,38 +229,40 @@ def run_layer_check(spec: LayerSpec, cls: Any, cases: Sequence[LayerCase], *,
         _call(spec.call_reference, reference, cases[0])        # builds its weights
         _learner_call(spec, learner, cases[0])
     except (_NotYet, NotImplementedError):
-        print(f"⏳ {name}: not implemented yet — write the class above (and any exercise it "
-              "uses) and run this cell again.")
-        return False
+        return stop(f"⏳ {name}: not implemented yet — write the class above (and any exercise "
+                    "it uses) and run this cell again.")
     except Exception as exc:  # noqa: BLE001 - the learner's bug, reported kindly
         message = " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
-        print(f"❌ {name}: building it and calling it on case 1 ({cases[0].description}) raised "
-              f"{message}")
-        return False
+        return stop(f"❌ {name}: building it and calling it on case 1 ({cases[0].description}) "
+                    f"raised {message}")
     _randomise(reference, seed)
     problem = copy_weights(reference, learner)
     if problem:
-        print(f"❌ {name}: {problem}.")
-        return False
-    failures = []
+        return stop(f"❌ {name}: {problem}.")
+    outcomes = []
     for number, case in enumerate(cases, start=1):
         try:
             expected = _call(spec.call_reference, reference, case)
             got = _learner_call(spec, learner, case)
+            problems = _differences(spec, got, expected)
+            what = "; ".join(problems)
         except Exception as exc:  # noqa: BLE001
-            message = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-            failures.append(f"case {number}/{len(cases)} ({case.description}) raised {message}"
-                            + (f". Hint: {case.hint}" if case.hint else ""))
-            continue
-        problems = _differences(spec, got, expected)
-        if problems:
-            failures.append(f"case {number}/{len(cases)} ({case.description}): "
-                            + "; ".join(problems) + (f". Hint: {case.hint}" if case.hint else ""))
-    if not failures and gradients:
-        failures += _gradient_problems(learner, spec, cases[0])
-    if not failures and spec.rebuild_from_config:
-        problem = _config_problem(cls, learner, cases[0], spec)
-        failures += [problem] if problem else []
+            problems = [" ".join(f"{type(exc).__name__}: {exc}".split())[:200]]
+            what = f"raised {problems[0]}"
+        line = (f"case {number}/{len(cases)} ({case.description}): {what}"
+                + (f". Hint: {case.hint}" if case.hint else "")) if problems else ""
+        outcomes.append((case.description, not problems, line))
+    all_agree = all(ok for _, ok, _ in outcomes)
+    if gradients:
+        dead = _gradient_problems(learner, spec, cases[0]) if all_agree else ["not tried: a case "
+                                                                              "above differs"]
+        outcomes.append((items[len(cases)], not dead, "; ".join(dead)))
+    if spec.rebuild_from_config:
+        problem = (_config_problem(cls, learner, cases[0], spec) if all_agree
+                   else "not tried: a case above differs")
+        outcomes.append((items[-1], problem is None, problem or ""))
+    record(name, outcomes)
+    failures = [line for _, ok, line in outcomes if not ok and not line.startswith("not tried")]
     if failures:
         for line in failures:
             print(f"❌ {line}")
