@@ -84,7 +84,9 @@ def test_first_cell_has_title_and_badges_for_its_own_path(name, folder):
     assert first.source.startswith("# "), "the first line must be the `# ` title"
     assert T.colab_url(folder, name) in first.source, "Colab badge must open this very file"
     assert T.binder_url(folder, name) in first.source, "Binder badge must open this very file"
+    assert T.kaggle_url(folder, name) in first.source, "Kaggle badge must open this very file"
     assert T.COLAB_BADGE in first.source and T.BINDER_BADGE in first.source
+    assert T.KAGGLE_BADGE in first.source
 
 
 @pytest.mark.parametrize("folder", ["solutions", "chapters"])

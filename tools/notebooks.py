@@ -78,6 +78,7 @@ SETUP_ID = "course-setup"
 
 COLAB_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BINDER_BADGE = "https://mybinder.org/badge_logo.svg"
+KAGGLE_BADGE = "https://kaggle.com/static/images/open-in-kaggle.svg"
 
 #: Per-cell timeout for ``execute`` (seconds); full-mode training cells are long.
 CELL_TIMEOUT = 3600
@@ -113,10 +114,17 @@ def binder_url(folder: str, filename: str) -> str:
             f"?urlpath=lab/tree/{folder}/{filename}")
 
 
+def kaggle_url(folder: str, filename: str) -> str:
+    """Where the "Open in Kaggle" badge of ``folder/filename`` points (Kaggle imports from GitHub)."""
+    return (f"https://kaggle.com/kernels/welcome?src=https://github.com/{config.REPO_SLUG}/blob/"
+            f"{config.REPO_BRANCH}/{folder}/{filename}")
+
+
 def header_source(title: str, folder: str, filename: str) -> str:
-    """Markdown of the first cell: the title line and the two badges."""
+    """Markdown of the first cell: the title line and the three badges."""
     return (f"{title}\n\n"
             f"[![Open In Colab]({COLAB_BADGE})]({colab_url(folder, filename)}) "
+            f"[![Open in Kaggle]({KAGGLE_BADGE})]({kaggle_url(folder, filename)}) "
             f"[![Binder]({BINDER_BADGE})]({binder_url(folder, filename)})")
 
 
