@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import sys
 import time
@@ -30,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
+from course_lib import config  # noqa: E402
 from course_lib.notebook import import_tensorflow_quietly  # noqa: E402
 from course_lib.speed import SpeedSettings, synthetic_batch  # noqa: E402
 
@@ -93,7 +92,7 @@ def main(argv=None) -> int:
     import_tensorflow_quietly()
     import tensorflow as tf
 
-    device = f"CPU ({os.cpu_count()} cores, {platform.machine()})"
+    device = config.device_description()
     rows = []
     for target_vocab in args.target_vocabs:
         source_vocab = args.source_vocab or target_vocab * 3 // 4

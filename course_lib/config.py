@@ -34,7 +34,7 @@ REPO_URL = f"https://github.com/{REPO_SLUG}"
 #: Cut a release with ``python tools/release.py X.Y.Z`` (CONTRIBUTING.md): it bumps this,
 #: pyproject's version and the notebooks' set-up cells together and records what the release
 #: holds in ``release.json``; a test fails while ``course_lib/`` or the notebooks differ from it.
-RELEASE = "v0.6.8"
+RELEASE = "v0.6.9"
 PIP_INSTALL_URL = f"git+{REPO_URL}.git@{RELEASE}"
 
 QUICK_ENV = "COURSE_QUICK"
@@ -216,6 +216,12 @@ class TransformerConfig:
     warmup_steps: int = 630
 
 
+#: How many of the last epochs' weights a run folder keeps (``epochs/``), for checkpoint
+#: averaging (:func:`course_lib.training.average_weights`). Enough for a window of four
+#: epochs ending at the best one when early stopping waited two epochs after it.
+EPOCH_WEIGHTS_KEPT = 6
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train. ``for_profile()`` picks the settings of a profile.
@@ -261,5 +267,5 @@ def seed_everything(seed: int = SEED) -> None:
 __all__ = [
     "ConfigError", "check_profile", "require_count", "require_fraction", "REPO_SLUG", "REPO_URL", "RELEASE", "PIP_INSTALL_URL", "SEED", "MAIN_KINDS", "PROFILES", "DataConfig",
     "ModelConfig", "TransformerConfig", "TrainConfig", "quick_mode", "profile", "gpu_name", "device_description", "course_home",
-    "cache_dir", "models_dir", "seed_everything",
+    "cache_dir", "models_dir", "seed_everything", "EPOCH_WEIGHTS_KEPT",
 ]

@@ -2,8 +2,9 @@
 
 The steps, in order (``prepare_data`` runs them all):
 
-1. **Normalise** every sentence (:func:`normalize`): Unicode NFC, one kind of
-   quote and apostrophe, punctuation split off as its own token, lowercased.
+1. **Normalise** every sentence (:func:`course_lib.tokenization.normalize`): Unicode
+   NFC, one kind of quote and apostrophe, punctuation split off as its own token,
+   lowercased.
 2. **Deduplicate**: identical (English, German) pairs after normalisation are
    kept once (:func:`deduplicate`).
 3. **Length filter**: pairs longer than a stated percentile of sentence length are
@@ -18,8 +19,6 @@ Reading the file itself (download, cache, checksums) lives in :mod:`course_lib.c
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,66 +27,11 @@ import numpy as np
 
 from . import corpus
 from .config import SEED, DataConfig
+from .tokenization import normalize, tokens
 
 Pair = tuple[str, str]
 
-# --------------------------------------------------------------------------- normalising
-
-#: Every quotation mark and apostrophe variant found in the corpus, mapped to one form.
-#: German uses „low-high“ quotes and ‚single‘ ones; English uses “curly” quotes; both
-#: use ’ as an apostrophe. Without this map "don't" and "don’t" are different words.
-QUOTE_MAP = str.maketrans({
-    "„": '"', "“": '"', "”": '"', "«": '"', "»": '"', "‟": '"', "″": '"',
-    "‚": "'", "‘": "'", "’": "'", "‹": "'", "›": "'", "´": "'", "`": "'",
-})
-
-# Punctuation that always becomes a token of its own.
-_ALWAYS_SPLIT = re.compile(r'([?!;:"¿¡…()\[\]])')
-# "." and "," become tokens except between digits (3.5, 1,000 stay whole).
-_SPLIT_DOT_COMMA = re.compile(r"(?<!\d)([.,])|([.,])(?!\d)")
-_SPACES = re.compile(r"\s+")
-
-
-def normalize(text: str, lowercase: bool = True) -> str:
-    """Return the cleaned, space-tokenised form of one sentence.
-
-    >>> normalize("„Schön!“, sagte er.")
-    '" schön ! " , sagte er .'
-
-    * NFC: "ü" typed as ``u`` + combining diaeresis becomes the single character ü,
-      so the same word is always the same string.
-    * Quotes and apostrophes: see :data:`QUOTE_MAP`.
-    * Punctuation is separated by spaces, so "hungry." and "hungry" share a word.
-      Apostrophes inside words ("don't", "geht's") are kept.
-    * Lowercasing (a choice, on by default): German capitalises every noun, so
-      lowercasing merges "Essen" (food) and "essen" (to eat). We accept that to
-      halve the vocabulary of sentence-initial words; set ``lowercase=False`` to keep case.
-    """
-    text = unicodedata.normalize("NFC", text).translate(QUOTE_MAP)
-    if lowercase:
-        text = text.lower()
-    text = _ALWAYS_SPLIT.sub(r" \1 ", text)
-    text = _SPLIT_DOT_COMMA.sub(lambda m: f" {m.group(0)} ", text)
-    return _SPACES.sub(" ", text).strip()
-
-
-def ascii_only_clean(text: str) -> str:
-    """The ASCII-only cleaner of a popular tutorial, kept here to show what it breaks.
-
-    It strips accents via NFD decomposition and then deletes every character that is
-    not a-z or basic punctuation (replacing it with a space): "Grüß" becomes "gru" and
-    "Straße" becomes "stra e", one word torn in two.
-    Do not use it for German.
-    """
-    decomposed = unicodedata.normalize("NFD", text.lower().strip())
-    no_accents = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    no_accents = re.sub(r"([?.!,¿])", r" \1 ", no_accents)
-    return _SPACES.sub(" ", re.sub(r"[^a-z?.!,¿]+", " ", no_accents)).strip()
-
-
-def tokens(text: str) -> list[str]:
-    """Split a normalised sentence into tokens (normalised text is space-separated)."""
-    return text.split()
+# --------------------------------------------------------------------------- vocabulary size
 
 
 def types_for_coverage(texts: list[str], fraction: float) -> int:

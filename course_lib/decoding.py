@@ -22,9 +22,8 @@ import numpy as np
 import tensorflow as tf
 
 from .config import require_count
-from .data import normalize
-from .subwords import join
 from .text import END, UNK, Vectorizers
+from .tokenization import detokenize, join_subwords, normalize
 
 # --------------------------------------------------------------------------- greedy
 
@@ -232,7 +231,7 @@ class Translation:
         ``[end]`` is dropped; replaced ``[UNK]`` tokens (``replace_unknown=True``) show
         their source word. ``'tom liest ein buch .'`` where :attr:`text` is ``'tom liest ein buch.'``.
         """
-        return join(" ".join(self.replacements.get(i, token)
+        return join_subwords(" ".join(self.replacements.get(i, token)
                              for i, token in enumerate(self.tokens) if token != END))
 
 
@@ -245,17 +244,6 @@ def check_length_penalty(alpha) -> float:
 
 class TranslationInputError(ValueError):
     """An input sentence the translator refuses (empty, or no known word at all)."""
-
-
-def detokenize(tokens: list[str]) -> str:
-    """Join tokens, re-attaching punctuation: ``['ich', 'bin', 'da', '.']`` → ``'ich bin da.'``.
-
-    Subword pieces are joined into words first: ``['fahr@@', 'rad']`` → ``'fahrrad'``.
-    """
-    text = join(" ".join(tokens))
-    for mark in (".", ",", "!", "?", ":", ";"):
-        text = text.replace(f" {mark}", mark)
-    return text
 
 
 class Translator:

@@ -8,7 +8,7 @@ The rules this module follows (chapter 4 explains each):
 * Every English sentence is scored against *all* its German translations in the
   file (repeated English lines = several references).
 * Hypotheses and references are compared in the same normalised, lowercased,
-  space-tokenised form (:func:`course_lib.data.normalize`), and BLEU is computed
+  space-tokenised form (:func:`course_lib.tokenization.normalize`), and BLEU is computed
   with ``tokenize="none"`` semantics, so our number equals sacrebleu's on the same text.
 """
 
@@ -23,9 +23,10 @@ import pandas as pd
 
 from . import metrics, significance
 from .corpus import parse_line
-from .data import group_by_source, normalize
+from .data import group_by_source
 from .files import check_output_file, read_text_lines
 from .text import UNK
+from .tokenization import normalize
 
 #: Source-length buckets (in tokens) for the BLEU-by-length table.
 LENGTH_BUCKETS = ((1, 5), (6, 8), (9, 12), (13, None))

@@ -11,7 +11,7 @@ Everything between the English string and the German one happens inside the
 graph, so the SavedModel gives the same translations as :class:`course_lib.decoding.Translator`
 with greedy search:
 
-1. **normalising** (:func:`normalize_in_graph`) — the steps of :func:`course_lib.data.normalize`
+1. **normalising** (:func:`normalize_in_graph`) — the steps of :func:`course_lib.tokenization.normalize`
    written with ``tf.strings`` ops: quotes unified, lowercased, punctuation split off;
 2. **cutting** each sentence to the run's longest training source, as the translator does;
 3. **segmenting** into subword pieces with the run's byte-pair merges
@@ -37,11 +37,11 @@ from pathlib import Path
 import tensorflow as tf
 
 from . import __version__
-from .data import QUOTE_MAP
 from .decoding import check_output_length, greedy_loop
 from .files import OutputPathError, write_json_atomically
 from .subwords import CONTINUES, WORD_END
 from .text import END, UNK
+from .tokenization import QUOTE_MAP
 
 #: A separator that never occurs inside a symbol (the corpus is split on whitespace).
 _PAIR_SEPARATOR = " "
@@ -72,7 +72,7 @@ def _recompositions(vocabularies: list[list[str]]) -> list[tuple[str, str]]:
 
 def normalize_in_graph(sentences: tf.Tensor, recompose: list[tuple[str, str]],
                        lowercase: bool = True) -> tf.Tensor:
-    """:func:`course_lib.data.normalize` with ``tf.strings`` ops. sentences (batch,) → (batch,).
+    """:func:`course_lib.tokenization.normalize` with ``tf.strings`` ops. sentences (batch,) → (batch,).
 
     RE2 has no look-behind, so "a dot or comma between two digits stays" is done by
     protecting those marks with placeholder bytes first (twice, because one pass
@@ -196,7 +196,7 @@ class ExportedTranslator(tf.Module):
         return self._detokenize(ids, lengths)
 
     def _detokenize(self, ids, lengths):
-        """ids (batch, L), lengths (batch,) → strings (batch,), as :func:`decoding.detokenize`."""
+        """ids (batch, L), lengths (batch,) → strings (batch,), as :func:`course_lib.tokenization.detokenize`."""
         tokens = tf.RaggedTensor.from_tensor(tf.gather(self.target_words, ids), lengths=lengths)
         tokens = tf.ragged.boolean_mask(tokens, tf.not_equal(tokens, END))
         text = tf.strings.reduce_join(tokens, axis=1, separator=" ")

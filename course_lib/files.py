@@ -19,10 +19,11 @@ def replace_atomically(path: str | Path, write: Callable[[Path], object]) -> Pat
     """Call ``write(temporary_path)``, then rename the result to ``path`` in one step.
 
     If ``write`` fails, the temporary file is removed and ``path`` is untouched.
-    The temporary name keeps the suffix (Keras checks that a model file ends in ``.keras``).
+    The temporary name keeps the whole ending of the name (Keras checks that a model file
+    ends in ``.keras`` and a weights file in ``.weights.h5``).
     """
     path = Path(path)
-    temporary = path.with_name(f".{path.stem}.partial{path.suffix}")
+    temporary = path.with_name(f".partial-{path.name}")
     try:
         write(temporary)
         os.replace(temporary, path)

@@ -18,8 +18,9 @@ over all sentences first, and only then turned into precisions and a penalty.
 
 The code below reproduces ``sacrebleu`` (``tokenize="none"``) exactly, including its
 smoothing of zero precisions, so that numbers in the course agree with the numbers
-that papers report. Tokenisation is a plain whitespace split (``str.split()``): tokenise
-your text (or not) *before* calling these functions.
+that papers report. Tokenisation is a plain whitespace split
+(:func:`course_lib.tokenization.tokens`): tokenise your text (or not) *before*
+calling these functions.
 
 This module is pure Python (``collections`` and ``math``); ``sacrebleu`` is only
 imported by the wrapper functions at the bottom, which serve as the reference.
@@ -31,6 +32,8 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from . import tokenization
 
 MAX_ORDER = 4
 """BLEU-4: the standard maximum n-gram order."""
@@ -55,13 +58,6 @@ SMOOTHING_DEFAULTS: dict[str, float | None] = {
 # ---------------------------------------------------------------------------
 # Step 1: clipped n-gram matches
 # ---------------------------------------------------------------------------
-
-
-def tokenize(text: str, lowercase: bool = False) -> list[str]:
-    """Split ``text`` on whitespace, optionally lowercasing it first (as sacrebleu does)."""
-    if lowercase:
-        text = text.lower()
-    return text.split()
 
 
 def ngrams(tokens: list[str], n: int) -> Counter:
@@ -340,8 +336,8 @@ def corpus_bleu(
     totals = [0] * max_order
     hyp_len = ref_len = 0
     for hyp, refs in zip(hypotheses, references, strict=True):
-        hyp_tokens = tokenize(hyp, lowercase)
-        refs_tokens = [tokenize(ref, lowercase) for ref in refs]
+        hyp_tokens = tokenization.tokens(hyp, lowercase)
+        refs_tokens = [tokenization.tokens(ref, lowercase) for ref in refs]
         sent_matches, sent_totals, sent_hyp_len, sent_ref_len = sentence_statistics(
             hyp_tokens, refs_tokens, max_order
         )
@@ -376,8 +372,8 @@ def sentence_bleu(
     if not isinstance(hypothesis, str):
         raise BleuInputError(f"hypothesis is {type(hypothesis).__name__}, expected str")
     _check_references([references])
-    hyp_tokens = tokenize(hypothesis, lowercase)
-    refs_tokens = [tokenize(ref, lowercase) for ref in references]
+    hyp_tokens = tokenization.tokens(hypothesis, lowercase)
+    refs_tokens = [tokenization.tokens(ref, lowercase) for ref in references]
     matches, totals, hyp_len, ref_len = sentence_statistics(hyp_tokens, refs_tokens, max_order)
     stats = bleu_from_statistics(
         matches,

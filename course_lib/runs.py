@@ -7,9 +7,11 @@ A run folder holds everything needed to translate again later::
     target_vocab.json    source_bpe.json / target_bpe.json (the merges)
     run.json             kind, settings, data checksum, the files' SHA-256, library
                          versions, hardware, training time, validation metrics
+    epochs/              the weights of the last epochs (for checkpoint averaging,
+                         :func:`course_lib.training.average_weights`); not needed to translate
     unfinished/          only while a run trains or after it was interrupted: its
-                         checkpoints (model.keras = best so far, last.keras, progress.json)
-                         and its own run.json with status "running" or "interrupted"
+                         checkpoints (model.keras = best so far, last.keras, progress.json,
+                         epochs/) and its own run.json with status "running" or "interrupted"
     .lock                held by the process that trains into the folder
 
 Nothing a user does can lose a finished run: a new training writes into
@@ -204,17 +206,25 @@ class Run:
                           max_output_tokens=md.get("max_target_tokens", 48) + 2)
 
 
+def kept_epoch_weights(run: Run) -> dict[int, Path]:
+    """The last epochs' weights of a finished run, ``{epoch: path}``, each checksum verified.
+
+    Only files that ``run.json`` lists with the checksum they have now are returned, so
+    a file from another run (or a damaged one) is never averaged into this run's model.
+    """
+    from .training import epoch_weights
+
+    listed = run.metadata.get("epoch_weights") or {}
+    return {epoch: path for epoch, path in epoch_weights(run.folder).items()
+            if listed.get(path.name) == sha256(path)}
+
+
 def library_versions() -> dict:
     import keras
     import tensorflow as tf
 
     return {"course_lib": __version__, "tensorflow": tf.__version__, "keras": keras.__version__,
             "python": platform.python_version()}
-
-
-def hardware() -> str:
-    """What this process trains on (see :func:`course_lib.config.device_description`)."""
-    return config.device_description()
 
 
 def resume_command(folder: Path) -> str:
@@ -314,8 +324,25 @@ def _publish(folder: Path) -> None:
     for name in _OPTIONAL_FILES:  # an earlier run's subword merges do not belong to this one
         if name not in metadata.get("files", {}):
             (folder / name).unlink(missing_ok=True)
+    _publish_epoch_weights(staging, folder, metadata)
     os.replace(staging / "run.json", folder / "run.json")
     shutil.rmtree(staging, ignore_errors=True)
+
+
+def _publish_epoch_weights(staging: Path, folder: Path, metadata: dict) -> None:
+    """Move the last epochs' weights (for checkpoint averaging) along with their run.
+
+    ``run.json`` lists them with their checksums (``epoch_weights``), so weights left by
+    an earlier run are never taken for this run's.
+    """
+    from .training import EPOCH_WEIGHTS
+
+    staged, published = staging / EPOCH_WEIGHTS, folder / EPOCH_WEIGHTS
+    if staged.exists():
+        shutil.rmtree(published, ignore_errors=True)
+        os.replace(staged, published)
+    elif not metadata.get("epoch_weights"):  # this run kept none: an earlier run's go
+        shutil.rmtree(published, ignore_errors=True)
 
 
 def _finish_interrupted_publish(folder: Path) -> None:
@@ -416,7 +443,7 @@ def _train(data, settings, out, verbose, progress, strategy):
         "max_source_tokens": data.length_cut.max_source_tokens,
         "max_target_tokens": data.length_cut.max_target_tokens,
         "versions": library_versions(),
-        "hardware": hardware(),
+        "hardware": config.device_description(),
         "train_seconds": round(result.seconds, 1),
         "epochs_run": result.epochs_run,
         "interrupted": result.interrupted,
@@ -508,17 +535,19 @@ def save_run(run: Run, folder: str | Path) -> Path:
     The files go to ``folder/unfinished`` first, with their SHA-256 in ``run.json``;
     then each is renamed into ``folder``, ``run.json`` last.
     """
-    from .training import save_model_atomically
+    from . import training
 
     folder = Path(folder)
     staging = folder / UNFINISHED
     staging.mkdir(parents=True, exist_ok=True)
-    save_model_atomically(run.model, staging / "model.keras")
+    training.save_model_atomically(run.model, staging / "model.keras")
     run.vectorizers.save(staging)
     files = [name for name in ("model.keras", "source_vocab.json", "target_vocab.json",
                                *_OPTIONAL_FILES) if (staging / name).exists()]
     metadata = {**run.metadata, "status": "complete",
-                "files": {name: sha256(staging / name) for name in files}}
+                "files": {name: sha256(staging / name) for name in files},
+                "epoch_weights": {path.name: sha256(path)
+                                  for path in training.epoch_weights(staging).values()}}
     _write_metadata(staging, metadata)
     _publish(folder)
     run.metadata, run.folder = metadata, folder

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import metrics
+from . import metrics, tokenization
 from .config import SEED
 
 DEFAULT_SAMPLES = 1000
@@ -88,7 +88,7 @@ def sentence_counts(hypotheses: Sequence[str], references: Sequence[Sequence[str
     rows = []
     for hypothesis, refs in zip(hypotheses, references, strict=True):
         matches, totals, hyp_len, ref_len = metrics.sentence_statistics(
-            metrics.tokenize(hypothesis), [metrics.tokenize(r) for r in refs])
+            tokenization.tokens(hypothesis), [tokenization.tokens(r) for r in refs])
         rows.append([*matches, *totals, hyp_len, ref_len])
     return np.asarray(rows, dtype=np.int64)
 

@@ -9,8 +9,8 @@ few thousand units spells out every word made of known characters::
     "fahrradschlüssel"  →  "fahrrad@@ schlüssel"
     "verschlafen"       →  "ver@@ schla@@ fen"
 
-``@@`` marks a piece that continues into the next one; :func:`join` removes the
-markers to give the words back.
+``@@`` marks a piece that continues into the next one;
+:func:`course_lib.tokenization.join_subwords` removes the markers to give the words back.
 
 **Learning** (:func:`learn_merges`). Start from single characters, the last one
 marked as a word end (``</w>``). Count every pair of adjacent symbols over the
@@ -109,7 +109,10 @@ def _merge(symbols: tuple[str, ...], pair: Pair) -> tuple[str, ...]:
 
 
 class BytePairEncoding:
-    """Learned merges, applied to words and sentences (segment) and undone (:func:`join`)."""
+    """Learned merges, applied to words and sentences (:meth:`segment`).
+
+    :func:`course_lib.tokenization.join_subwords` undoes the segmentation.
+    """
 
     def __init__(self, merges: Iterable[Pair]):
         self.merges = [tuple(pair) for pair in merges]
@@ -153,12 +156,4 @@ class BytePairEncoding:
         return cls(merges)
 
 
-def join(text: str) -> str:
-    """Undo :meth:`BytePairEncoding.segment`: ``'fahr@@ rad ist da'`` → ``'fahrrad ist da'``.
-
-    Safe on text that was never segmented (it holds no ``@@``).
-    """
-    return text.replace(CONTINUES + " ", "").removesuffix(CONTINUES)
-
-
-__all__ = ["CONTINUES", "WORD_END", "BytePairEncoding", "join", "learn_merges"]
+__all__ = ["CONTINUES", "WORD_END", "BytePairEncoding", "learn_merges"]

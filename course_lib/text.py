@@ -33,7 +33,8 @@ import tensorflow as tf
 from .config import SEED, TrainConfig, require_count
 from .data import Pair
 from .files import write_text_atomically
-from .subwords import BytePairEncoding, join
+from .subwords import BytePairEncoding
+from .tokenization import join_subwords
 
 PAD, UNK, START, END = "", "[UNK]", "[start]", "[end]"
 
@@ -60,7 +61,7 @@ def build_vocabulary(texts: Iterable[str], max_size: int, reserved: tuple[str, .
 def make_vectorizer(vocabulary: list[str]) -> keras.layers.TextVectorization:
     """A ``TextVectorization`` layer for already-normalised, space-separated text.
 
-    ``standardize=None`` because :func:`course_lib.data.normalize` did the cleaning,
+    ``standardize=None`` because :func:`course_lib.tokenization.normalize` did the cleaning,
     and it must not strip the brackets of ``[start]``/``[end]``.
     """
     if vocabulary[:2] != [PAD, UNK]:
@@ -139,7 +140,7 @@ class Vectorizers:
             if strip_special and word in (PAD, START):
                 continue
             words.append(word)
-        return join(" ".join(words))  # subword pieces back into words
+        return join_subwords(" ".join(words))  # subword pieces back into words
 
     def source_tokens(self, ids) -> list[str]:
         """One row of source ids → tokens (padding dropped, unknown words shown as [UNK])."""

@@ -10,7 +10,7 @@ import pytest
 from helpers import run_cli
 
 from course_lib.cli import main
-from course_lib.runs import FORMAT_VERSION
+from course_lib.runs import FORMAT_VERSION, kept_epoch_weights, load_run
 
 #: End to end through the command line, on the library code the unit tests cover: run once
 #: per CI run (README command 2), not again under Colab's or the lowest versions.
@@ -59,6 +59,56 @@ def test_train_writes_a_complete_run_folder(trained):
         assert meta["format_version"] == FORMAT_VERSION
         assert meta["epochs_run"] == 2 and "val_loss" in meta["final_metrics"]
         assert meta["versions"]["tensorflow"] and len(meta["data_sha256"]) == 64
+        # The last epochs' weights travel with the run, each listed with its checksum.
+        assert sorted(meta["epoch_weights"]) == ["epoch-001.weights.h5", "epoch-002.weights.h5"]
+        assert list(kept_epoch_weights(load_run(folder))) == [1, 2]
+
+
+def test_epoch_weights_are_verified_and_follow_their_run(trained, tmp_path):
+    """A damaged epoch file is never averaged; a run without epoch weights drops an older run's."""
+    import shutil
+
+    from course_lib import runs, training
+
+    folder = tmp_path / "copy"
+    shutil.copytree(trained["attention"], folder)
+    (folder / training.EPOCH_WEIGHTS / "epoch-001.weights.h5").write_bytes(b"damaged")
+    assert list(kept_epoch_weights(load_run(folder))) == [2]
+    # A finished run from before epoch weights were kept, published over this folder:
+    staging = folder / runs.UNFINISHED
+    staging.mkdir()
+    meta = json.loads((folder / "run.json").read_text())
+    del meta["epoch_weights"]
+    (staging / "run.json").write_text(json.dumps(meta))
+    runs._publish(folder)
+    assert not (folder / training.EPOCH_WEIGHTS).exists()
+    assert kept_epoch_weights(load_run(folder)) == {}
+
+
+def test_checkpoint_averaging_benchmark_on_validation(capsys, trained, tmp_path, tiny_corpus,
+                                                      monkeypatch):
+    """benchmarks/checkpoint_averaging.py: the mean of one epoch (the best) *is* the best model."""
+    import importlib.util
+    from pathlib import Path
+
+    monkeypatch.setenv("COURSE_DATA", str(tiny_corpus))
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    monkeypatch.syspath_prepend(str(benchmarks))
+    spec = importlib.util.spec_from_file_location("checkpoint_averaging",
+                                                  benchmarks / "checkpoint_averaging.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "averaging.json"
+    assert module.main([str(trained["attention"]), "--sample", "6", "--windows", "1", "2",
+                        "--json", str(out)]) == 0
+    summary = json.loads(out.read_text(encoding="utf-8"))
+    assert "validation sources: " in summary["sample"] and summary["kept_epochs"] == [1, 2]
+    best, *averages = summary["rows"]
+    assert best["candidate"].startswith("best checkpoint")
+    same = f"mean of epochs {summary['best_epoch']}–{summary['best_epoch']}"
+    one = next(row for row in averages if row["candidate"] == same)
+    assert one["bleu"] == best["bleu"] and one["minus_best"]["difference"] == 0
+    assert any(row["candidate"].startswith("mean of all kept") for row in averages)
 
 
 def test_evaluate_prints_scores_and_writes_translations(capsys, trained, tiny_corpus, tmp_path):

@@ -15,7 +15,6 @@ from course_lib.decoding import (
     TranslationInputError,
     Translator,
     beam_search,
-    detokenize,
     greedy_decode,
 )
 
@@ -254,20 +253,6 @@ def test_beam_search_attention_weights(trained, vec, source):
 
 
 # --------------------------------------------------------------------------- Translator
-
-
-@pytest.mark.parametrize(
-    ("tokens", "text"),
-    [
-        (["ich", "bin", "da", "."], "ich bin da."),
-        (["ja", ",", "nein", "!"], "ja, nein!"),
-        (["wie", "geht's", "?"], "wie geht's?"),
-        (["er", "sagte", ":", "nein", ";", "gut"], "er sagte: nein; gut"),
-        ([], ""),
-    ],
-)
-def test_detokenize_reattaches_punctuation(tokens, text):
-    assert detokenize(tokens) == text
 
 
 def test_translator_translates_training_sentences(trained, vec):

@@ -47,6 +47,7 @@ SCRIPT = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.once  # 80 s; the notebooks' platforms (Colab, Kaggle) give one accelerator
 def test_training_under_mirrored_strategy_on_two_cpu_devices(tmp_path, tiny_corpus):
     corpus = tiny_corpus
     script = tmp_path / "distributed.py"

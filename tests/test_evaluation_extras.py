@@ -145,6 +145,7 @@ def test_teacher_forced_and_position_accuracy_shapes():
             (table[["teacher_forced", "free_running"]] <= 1)).all().all()
 
 
+@pytest.mark.once  # 100 s: it builds and times every decoder variant, with and without XLA
 def test_speed_benchmark_reports_every_variant(capsys):
     settings = speed.SpeedSettings(batch=4, source_length=3, target_length=3, source_vocab=20,
                                    target_vocab=20, embedding_dim=4, units=8, warmup=1,

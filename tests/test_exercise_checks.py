@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from course_lib import alignment, checks, data, metrics, subwords, training
+from course_lib import alignment, checks, data, metrics, subwords, tokenization, training
 from course_lib.models import masked_softmax
 
 
@@ -114,7 +114,7 @@ def _own(fn):
 
 
 CASES = [
-    (checks.check_normalize, _own(data.normalize), lambda t: t.lower()),
+    (checks.check_normalize, _own(tokenization.normalize), lambda t: t.lower()),
     (checks.check_types_for_coverage, _own(data.types_for_coverage), lambda texts, f: 1),
     (checks.check_leak_free_split, _split_by_source, _pair_level_split),
     (checks.check_masked_loss, _own(training.masked_loss), _loss_over_all_positions),

@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from course_lib import runs
 from course_lib.decoding import Translator
-from course_lib.subwords import CONTINUES, BytePairEncoding, join, learn_merges
+from course_lib.subwords import CONTINUES, BytePairEncoding, learn_merges
 from course_lib.text import UNK, Vectorizers
+from course_lib.tokenization import join_subwords
 
 
 def test_first_merges_match_a_hand_count():
@@ -53,7 +54,7 @@ def test_join_undoes_segment_for_any_words(words, merges):
     corpus = [" ".join(words), "abc abd äöü"]
     bpe = BytePairEncoding.learn(corpus, merges)
     sentence = " ".join(words)
-    assert join(bpe.segment(sentence)) == sentence
+    assert join_subwords(bpe.segment(sentence)) == sentence
 
 
 def test_frequent_words_become_single_units_and_rare_words_split():
@@ -61,7 +62,7 @@ def test_frequent_words_become_single_units_and_rare_words_split():
     bpe = BytePairEncoding.learn(sentences, 40)
     assert bpe.segment("der hund ist da") == "der hund ist da"
     pieces = bpe.segment("hundeschlüssel").split()
-    assert len(pieces) > 1 and join(" ".join(pieces)) == "hundeschlüssel"
+    assert len(pieces) > 1 and join_subwords(" ".join(pieces)) == "hundeschlüssel"
 
 
 def test_save_and_load_round_trip(tmp_path):
@@ -103,7 +104,7 @@ def test_translator_with_subwords_gives_whole_words_and_aligned_weights():
     assert translation.source_tokens == source_pieces
     assert translation.weights.shape == (len(translation.tokens), len(source_pieces))
     assert CONTINUES + " " not in translation.hypothesis
-    assert translation.hypothesis == join(" ".join(t for t in translation.tokens if t != "[end]"))
+    assert translation.hypothesis == join_subwords(" ".join(t for t in translation.tokens if t != "[end]"))
 
 
 @pytest.mark.parametrize("kind", ["baseline", "attention"])

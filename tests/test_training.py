@@ -252,8 +252,53 @@ def test_clear_checkpoints_removes_an_earlier_runs_files(tmp_path):
     for name in (training.BEST_MODEL, training.LAST_MODEL, training.PROGRESS, "run.json"):
         (tmp_path / name).write_text("old")
     (tmp_path / "source_vocab.json").write_text("[]")
+    (tmp_path / training.EPOCH_WEIGHTS).mkdir()
+    (tmp_path / training.EPOCH_WEIGHTS / "epoch-003.weights.h5").write_text("old")
     training.clear_checkpoints(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["source_vocab.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [training.EPOCH_WEIGHTS,
+                                                          "source_vocab.json"]
+    assert training.epoch_weights(tmp_path) == {}
+
+
+# --------------------------------------------------------------------------- checkpoint averaging
+
+
+def test_train_keeps_every_epochs_weights_and_the_last_one_is_last_keras(trained):
+    model, result, checkpoint = trained
+    kept = training.epoch_weights(checkpoint.parent)
+    assert list(kept) == [1, 2, 3, 4]  # fewer than EPOCH_WEIGHTS_KEPT epochs: all kept
+    copy = keras.saving.load_model(checkpoint)
+    copy.load_weights(kept[4])
+    _assert_same_weights(copy.get_weights(), keras.saving.load_model(
+        checkpoint.parent / training.LAST_MODEL).get_weights())
+    copy.load_weights(kept[result.final_metrics()["best_epoch"]])
+    _assert_same_weights(copy.get_weights(), model.get_weights())  # the best epoch's = restored
+
+
+def test_keep_epoch_weights_keeps_the_last_ones_and_drops_a_failed_attempts(tmp_path):
+    vec = tiny_vectorizers()
+    model = tiny_model("baseline", vec)
+    training.keep_epoch_weights(model, tmp_path, 9)          # left by an attempt that went further
+    for epoch in (1, 2, 3, 4):
+        training.keep_epoch_weights(model, tmp_path, epoch, kept=2)
+    assert list(training.epoch_weights(tmp_path)) == [3, 4]
+    assert not list((tmp_path / training.EPOCH_WEIGHTS).glob(".partial*"))
+
+
+def test_average_weights_is_the_elementwise_mean(tmp_path):
+    vec = tiny_vectorizers()
+    first, second = tiny_model("attention", vec, seed=1), tiny_model("attention", vec, seed=2)
+    training.keep_epoch_weights(first, tmp_path, 1)
+    training.keep_epoch_weights(second, tmp_path, 2)
+    paths = list(training.epoch_weights(tmp_path).values())
+    averaged = training.average_weights(tiny_model("attention", vec, seed=3), paths)
+    for mean, a, b in zip(averaged.get_weights(), first.get_weights(), second.get_weights(),
+                          strict=True):
+        np.testing.assert_allclose(mean, (a + b) / 2, rtol=1e-6)
+    alone = training.average_weights(tiny_model("attention", vec, seed=3), paths[:1])
+    _assert_same_weights(alone.get_weights(), first.get_weights())
+    with pytest.raises(ValueError, match="at least one"):
+        training.average_weights(first, [])
 
 
 def test_train_step_is_the_step_fit_takes():
