@@ -320,7 +320,7 @@ def test_sigint_mid_epoch_leaves_a_run_that_is_not_used_as_trained(tmp_path):
     folder = tmp_path / "run"
     args = [sys.executable, "-m", "course_lib", "train", "--model", "attention", "--out",
             str(folder), "--units", "16", "--embedding-dim", "8", "--source-vocab", "500",
-            "--target-vocab", "500", "--epochs", "2", "--max-pairs", "60000",
+            "--target-vocab", "500", "--epochs", "2", "--max-pairs", "20000",
             "--batch-size", "32", "--no-xla"]
     env = {**os.environ, "COURSE_PROFILE": "quick"}
     # A shell running us in the background starts us with SIGINT ignored, and Python keeps
@@ -333,7 +333,7 @@ def test_sigint_mid_epoch_leaves_a_run_that_is_not_used_as_trained(tmp_path):
     while not progress.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
     assert progress.exists(), process.communicate()[1][-2000:]
-    time.sleep(0.3)              # inside epoch 2 (an epoch of 60,000 pairs takes seconds)
+    time.sleep(0.3)              # inside epoch 2 (an epoch of 20,000 pairs takes seconds)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err[-2000:]
@@ -360,7 +360,7 @@ def test_sigint_mid_epoch_leaves_a_run_that_is_not_used_as_trained(tmp_path):
     assert "Resuming" in resumed.stdout
     meta = json.loads((folder / "run.json").read_text())
     assert meta["status"] == "complete" and meta["epochs_run"] >= 2
-    assert meta["settings"]["units"] == 16 and meta["settings"]["max_train_pairs"] == 60000
+    assert meta["settings"]["units"] == 16 and meta["settings"]["max_train_pairs"] == 20000
     assert len(meta["history"]["val_loss"]) == meta["epochs_run"]
     assert not (folder / "unfinished").exists()
 

@@ -29,8 +29,8 @@ from course_lib.models import (
     masked_softmax,
 )
 
-KINDS = ["baseline", "attention", "luong"]
-ATTENTION_KINDS = ["attention", "luong"]
+KINDS = ["baseline", "attention", "luong", "luong_feed"]
+ATTENTION_KINDS = ["attention", "luong", "luong_feed"]
 ATOL = 1e-5
 
 
@@ -73,7 +73,7 @@ def test_attention_forward_returns_weights_per_output_step(models, batch):
 def test_build_model_kinds_and_unknown_kind(vec):
     assert set(MODEL_KINDS) == {"baseline", "attention", "luong", "attention_naive",
                                 "attention_fixed_query", "own_prediction_sampling", "transformer",
-                                "attention_dot"}
+                                "attention_dot", "luong_feed"}
     assert all(MODEL_KINDS[kind].kind == kind for kind in MODEL_KINDS)
     assert MODEL_KINDS["baseline"] is BaselineSeq2Seq
     assert MODEL_KINDS["attention"] is AttentionSeq2Seq
@@ -293,7 +293,8 @@ def test_decoded_model_is_garbage_collected(vec, batch):
     assert alive() is None
 
 
-@pytest.mark.parametrize("kind", ["baseline", "attention", "luong", "transformer"])
+@pytest.mark.parametrize("kind", ["baseline", "attention", "luong", "transformer",
+                                  pytest.param("luong_feed", marks=pytest.mark.once)])
 def test_training_step_compiles_with_xla_and_matches_the_plain_step(kind):
     """The GPU path: every decoder (the Bahdanau one is a scan) compiles with XLA.
 

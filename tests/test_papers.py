@@ -176,7 +176,8 @@ def test_the_cpu_profile_lets_the_halved_learning_rate_act():
 @pytest.mark.parametrize("where", [
     "course_lib.models.baseline", "course_lib.models.attention",
     "course_lib.models.transformer", "course_lib.models.attention:LuongStyleDecoder",
-    "course_lib.models.attention:MultiplicativeAttention"])
+    "course_lib.models.attention:MultiplicativeAttention",
+    "course_lib.models.attention:InputFeedingLuongDecoder"])
 def test_each_model_lists_its_deviations_from_the_paper(where):
     module_name, _, attribute = where.partition(":")
     documented = importlib.import_module(module_name)

@@ -16,6 +16,8 @@ from .attention import (
     DotScoreAttentionSeq2Seq,
     FixedQueryAttentionSeq2Seq,
     FixedQueryBahdanauDecoder,
+    InputFeedingLuongDecoder,
+    InputFeedingLuongSeq2Seq,
     LuongStyleDecoder,
     LuongStyleSeq2Seq,
     MultiplicativeAttention,
@@ -45,7 +47,8 @@ from .transformer import (
 )
 
 MODEL_KINDS = {model.kind: model for model in (
-    BaselineSeq2Seq, AttentionSeq2Seq, LuongStyleSeq2Seq, NaiveAttentionSeq2Seq,
+    BaselineSeq2Seq, AttentionSeq2Seq, LuongStyleSeq2Seq, InputFeedingLuongSeq2Seq,
+    NaiveAttentionSeq2Seq,
     FixedQueryAttentionSeq2Seq, OwnPredictionSamplingSeq2Seq, DotScoreAttentionSeq2Seq,
     TransformerSeq2Seq)}
 
@@ -87,6 +90,7 @@ def build_model(kind: str, source_vocab_size: int, target_vocab_size: int,
 __all__ = ["AttentionSeq2Seq", "BahdanauAttention", "BahdanauDecoder", "BaselineDecoder",
            "BaselineSeq2Seq", "CachedAttention", "DecoderLayer", "DotScoreAttentionSeq2Seq",
            "Encoder", "FixedQueryAttentionSeq2Seq", "FixedQueryBahdanauDecoder",
+           "InputFeedingLuongDecoder", "InputFeedingLuongSeq2Seq",
            "LuongStyleDecoder", "LuongStyleSeq2Seq", "MAIN_KINDS", "MODEL_KINDS",
            "MultiplicativeAttention", "MultiplicativeBahdanauDecoder", "NaiveAttentionSeq2Seq",
            "NaiveBahdanauDecoder", "OwnPredictionSamplingSeq2Seq", "PositionalEmbedding",

@@ -260,18 +260,19 @@ class LuongStyleDecoder(DecoderLayer):
         logits_i = W_y t_i
 
     ``t_i`` plays the part of Luong et al.'s attentional hidden state
-    h̃_t = tanh(W_c [c_t; h_t]) (their eq. 5): the shared :class:`Readout`. Because the context never flows back into
-    the recurrence, training runs the fused GRU over the whole sentence and attends
-    for all T steps at once.
+    h̃_t = tanh(W_c [c_t; h_t]) (their eq. 5): the shared :class:`Readout`. Because the
+    context never flows back into the recurrence, training runs the fused GRU over the
+    whole sentence and attends for all T steps at once.
 
     Deviations from Luong et al. (2015), on purpose: no *input feeding* (their §3.3
-    feeds t_{i-1} into the next step's input, which would make the recurrence
-    sequential again); a bidirectional GRU encoder and a one-layer GRU decoder (they
-    use stacked LSTMs with a unidirectional encoder); the additive score of Bahdanau
-    et al. (their "concat" score) instead of their "general" one; global attention
-    over all source words; the shared readout (maxout, and ``y_{i-1}`` among its
-    inputs, as in every recurrent model here) where they use tanh on ``[c_t; h_t]``
-    (``readout="tanh"`` builds theirs; see :class:`Readout` for the measurement).
+    feeds t_{i-1} into the next step's input, which makes the recurrence sequential
+    again; :class:`InputFeedingLuongDecoder`, kind ``luong_feed``, adds it); a
+    bidirectional GRU encoder and a one-layer GRU decoder (they use stacked LSTMs with
+    a unidirectional encoder); the additive score of Bahdanau et al. (their "concat"
+    score) instead of their "general" one; global attention over all source words; the
+    shared readout (maxout, and ``y_{i-1}`` among its inputs, as in every recurrent
+    model here) where they use tanh on ``[c_t; h_t]`` (``readout="tanh"`` builds
+    theirs; see :class:`Readout` for the measurement).
     """
 
     def __init__(self, vocab_size: int, embedding_dim: int, units: int, readout: str = "maxout",
@@ -297,6 +298,70 @@ class LuongStyleDecoder(DecoderLayer):
         contexts, weights = self.attention.attend_all(states, carry["keys"], carry["values"],
                                                       carry["mask"])         # (batch, T, D)
         return self.readout(states, contexts, y_prev), weights
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class InputFeedingLuongDecoder(DecoderLayer):
+    """The Luong-style decoder with *input feeding* (Luong et al. 2015, §3.3)::
+
+        s_i = GRU([y_{i-1}; t_{i-1}], s_{i-1})           t_0 = 0
+        c_i = Σ_j α_ij h_j,  α_i = attend(s_i, h)
+        t_i = maxout(W_o [s_i; c_i; y_{i-1}])            the attentional hidden state
+        logits_i = W_y t_i
+
+    Feeding t_{i-1} into the next step tells the recurrence what the last step attended
+    to; Luong et al. meant it as a cheap memory of past alignment decisions. The price:
+    step i needs step i−1's attention, so training runs the steps one after another in a
+    compiled loop, as the Bahdanau decoder does, instead of one fused GRU pass over the
+    sentence.
+
+    Deviations from Luong et al. (2015): those of :class:`LuongStyleDecoder` except the
+    missing input feeding (bidirectional GRU encoder, one-layer GRU decoder, additive
+    score, the shared maxout readout with ``y_{i-1}`` among its inputs).
+    """
+
+    def __init__(self, vocab_size: int, embedding_dim: int, units: int, readout: str = "maxout",
+                 dropout: float = 0.0, **kwargs):
+        super().__init__(vocab_size, embedding_dim, units, readout, dropout,
+                         **kwargs)  # embedding, bridge, readout
+        self.cell = layers.GRUCell(units, name="gru_cell")
+        self.attention = BahdanauAttention(units, name="attention")
+
+    def start(self, encoder_outputs, encoder_final, mask):
+        s_0 = self.bridge(encoder_final)                                     # (batch, U)
+        return {"state": s_0,
+                "fed": ops.zeros_like(s_0),                                  # t_0 (batch, U)
+                "values": encoder_outputs,
+                "keys": self.attention.project_keys(encoder_outputs), "mask": mask}
+
+    def step(self, y_prev, s_prev, carry):
+        """y_prev (batch, E), s_prev (batch, U), carry["fed"] = t_{i-1} → s_i, c_i, α_i."""
+        s_i, _ = self.cell(ops.concatenate([y_prev, carry["fed"]], axis=-1), [s_prev])
+        context, weights = self.attention(s_i, carry["keys"], carry["values"], carry["mask"])
+        return s_i, context, weights
+
+    def next_carry(self, carry, state, context, prev_embedded):
+        """s_i and t_i (fed to the next step) replace s_{i-1} and t_{i-1}."""
+        return {**carry, "state": state, "fed": self.readout.hidden(state, context, prev_embedded)}
+
+    def call(self, decoder_input, carry):
+        """Teacher-forced pass. decoder_input (batch, T) → logits (batch, T, V), weights (batch, T, S)."""
+        y_prev = self.embed(decoder_input)                                   # (batch, T, E)
+        batch, source_len = ops.shape(carry["values"])[0], ops.shape(carry["values"])[1]
+        if not self.readout.built:  # its hidden() and logits() are called separately below
+            self.readout.build(carry["state"].shape, carry["values"].shape, y_prev.shape)
+
+        def one_step(previous, y_i):
+            s_prev, t_prev, _ = previous
+            s_i, context, weights = self.step(y_i, s_prev, {**carry, "fed": t_prev})
+            return s_i, self.readout.hidden(s_i, context, y_i), weights       # t_i is fed on
+
+        initial = (carry["state"], carry["fed"],
+                   ops.zeros((batch, source_len), dtype=y_prev.dtype))      # α (batch, S)
+        time_major = ops.transpose(y_prev, (1, 0, 2))                       # (T, batch, E)
+        _, hidden, weights = (ops.transpose(t, (1, 0, 2))                   # (batch, T, …)
+                              for t in scan_over_time(one_step, initial, time_major))
+        return self.readout.logits(hidden), weights
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -339,6 +404,15 @@ class LuongStyleSeq2Seq(RecurrentTranslationModel):
     kind = "luong"
     has_attention = True
     decoder_class = LuongStyleDecoder
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class InputFeedingLuongSeq2Seq(RecurrentTranslationModel):
+    """The Luong-style model with input feeding (an ablation: does feeding t_{i-1} pay?)."""
+
+    kind = "luong_feed"
+    has_attention = True
+    decoder_class = InputFeedingLuongDecoder
 
 
 def attention_model_with(attention_class: type) -> type[AttentionSeq2Seq]:

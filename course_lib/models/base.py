@@ -20,9 +20,10 @@ plus a decoder layer. The decoders differ only in how they get the context vecto
 baseline (Cho et al. 2014)     one fixed ``c`` = the encoder summary, every step
 Bahdanau et al. (2014)         ``c_i`` attended with the previous state s_{i-1}
 Luong-style (Luong et al. 2015) ``c_i`` attended with the new state s_i
+Luong-style, input feeding      the same, and t_{i-1} fed back into the GRU
 =============================  =============================================
 
-All three predict the next word from the same :class:`Readout` of ``[s_i; c_i; y_{i-1}]``,
+All of them predict the next word from the same :class:`Readout` of ``[s_i; c_i; y_{i-1}]``,
 so a comparison between them changes one thing only. A decoder layer provides:
 
 ``start(encoder_outputs, encoder_final, mask) -> carry``
@@ -32,6 +33,8 @@ so a comparison between them changes one thing only. A decoder layer provides:
     one output word, embedded ``y_prev`` (batch, E);
 ``readout(s_i, c_i, y_prev) -> logits``
     the output layer, for one step or all steps at once;
+``next_carry(carry, s_i, c_i, y_prev) -> carry``
+    the carry for the next word (by default: s_i in ``carry["state"]``);
 ``call(decoder_input, carry) -> (logits, weights)``
     the teacher-forced pass over a whole target sentence.
 """
@@ -138,6 +141,16 @@ class Readout(layers.Layer):
         self.dropout = layers.Dropout(dropout)
         self.output_layer = layers.Dense(vocab_size, name="output", dtype="float32")
 
+    def build(self, state_shape, context_shape, prev_embedded_shape):
+        """Create W_o for ``[s_i; c_i; y_{i-1}]`` and W_y for t_i.
+
+        Keras calls this before the first ``readout(...)``; a decoder that calls
+        :meth:`hidden` and :meth:`logits` separately (input feeding) calls it itself.
+        """
+        width = state_shape[-1] + context_shape[-1] + prev_embedded_shape[-1]
+        self.combine.build((None, width))
+        self.output_layer.build((None, self.units))
+
     def hidden(self, state, context, prev_embedded):
         """t_i: state (…, U), context (…, D), prev_embedded (…, E) → (…, units)."""
         features = ops.concatenate([state, context, prev_embedded], axis=-1)  # (…, U+D+E)
@@ -146,9 +159,13 @@ class Readout(layers.Layer):
             t = ops.maximum(t[..., :self.units], t[..., self.units:])   # (…, units)
         return t
 
+    def logits(self, hidden):
+        """t_i (…, units) → logits (…, V): dropout (in training), then W_y."""
+        return self.output_layer(self.dropout(hidden))
+
     def call(self, state, context, prev_embedded):
         """state (…, U), context (…, D), prev_embedded (…, E) → logits (…, V)."""
-        return self.output_layer(self.dropout(self.hidden(state, context, prev_embedded)))
+        return self.logits(self.hidden(state, context, prev_embedded))
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "units": self.units,
@@ -176,6 +193,10 @@ class DecoderLayer(layers.Layer):
     def embed(self, token_ids):
         """y_{i-1}: token ids (batch, …) → embedded words (batch, …, E), dropout in training."""
         return self.embedding_dropout(self.embedding(token_ids))
+
+    def next_carry(self, carry, state, context, prev_embedded):
+        """The carry for the next word: the new state s_i replaces s_{i-1}; the rest stays."""
+        return {**carry, "state": state}
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size,
@@ -274,7 +295,7 @@ class RecurrentTranslationModel(TranslationModel):
         y_prev = self.decoder.embed(prev_token)                           # (batch, E)
         state, context, weights = self.decoder.step(y_prev, carry["state"], carry)
         logits = self.decoder.readout(state, context, y_prev)            # (batch, V)
-        return logits, {**carry, "state": state}, weights
+        return logits, self.decoder.next_carry(carry, state, context, y_prev), weights
 
     def get_config(self):
         return {**super().get_config(), "readout": self.readout_nonlinearity}
