@@ -1,7 +1,7 @@
 """Checkpoint averaging, measured on validation sentences (never on the test split).
 
 For one finished run folder that kept its last epochs' weights (``RUN/epochs/``,
-written by ``python -m course_lib train`` since course_lib 0.7), compares the run's
+written by ``python -m course_lib train`` since course_lib 0.6.9), compares the run's
 best checkpoint (the model early stopping kept) with the mean of the weights of the
 ``k`` epochs that end at the best one, for every ``k`` of ``--windows``, and with the
 mean of all kept epochs. Each candidate translates the same seeded random sample of
