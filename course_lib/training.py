@@ -205,9 +205,10 @@ class _KeepProgress(keras.callbacks.Callback):
     kill or a full disk in the middle of a save never leaves a half-written file.
     """
 
-    def __init__(self, folder: Path | None, history: dict, stopper, seconds_before: float):
+    def __init__(self, folder: Path | None, history: dict, stopper, plateau,
+                 seconds_before: float):
         super().__init__()
-        self.folder, self.logs, self.stopper = folder, history, stopper
+        self.folder, self.logs, self.stopper, self.plateau = folder, history, stopper, plateau
         self.seconds_before = seconds_before
         self.start = time.perf_counter()
 
@@ -226,6 +227,10 @@ class _KeepProgress(keras.callbacks.Callback):
                     "early_stopping": {"best": float(self.stopper.best),
                                        "wait": int(self.stopper.wait),
                                        "best_epoch": int(self.stopper.best_epoch)},
+                    "learning_rate_plateau": {"best": float(self.plateau.best),
+                                              "wait": int(self.plateau.wait),
+                                              "cooldown_counter": int(
+                                                  self.plateau.cooldown_counter)},
                     "seconds": self.seconds_before + time.perf_counter() - self.start}
         write_json_atomically(self.folder / PROGRESS, progress)
 
@@ -269,6 +274,27 @@ class _ResumableEarlyStopping(keras.callbacks.EarlyStopping):
             self.wait = self.saved_state["wait"]
             self.best_epoch = self.saved_state["best_epoch"]
             self.best_weights = self.saved_state["best_weights"]  # of the best checkpoint
+
+
+class _ResumableReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
+    """ReduceLROnPlateau that can start from a saved state (best loss, epochs waited).
+
+    Without it a resumed run would forget the best validation loss so far: its first
+    epoch would count as an improvement whatever its loss, and the rate would not be
+    halved when it should (early stopping, which does remember, could then end the run
+    before the lower rate ever acted).
+    """
+
+    def __init__(self, state: dict | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.saved_state = state
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.saved_state:
+            self.best = self.saved_state["best"]
+            self.wait = self.saved_state["wait"]
+            self.cooldown_counter = self.saved_state.get("cooldown_counter", 0)
 
 
 #: File names inside a run folder written by :func:`train`.
@@ -373,6 +399,19 @@ def _early_stopper(model, folder, patience, resume_from) -> _ResumableEarlyStopp
                                    restore_best_weights=True)
 
 
+def _learning_rate_halver(resume_from) -> _ResumableReduceLROnPlateau:
+    """Halve the rate after every epoch without a lower validation loss, resuming its state.
+
+    A run saved before this state was kept (course_lib < 0.6.10) resumes from the best
+    validation loss that early stopping remembered.
+    """
+    state = resume_from.get("learning_rate_plateau")
+    if state is None and resume_from.get("early_stopping"):
+        state = {"best": resume_from["early_stopping"]["best"], "wait": 0}
+    return _ResumableReduceLROnPlateau(state=state, monitor="val_loss", factor=0.5, patience=0,
+                                       min_lr=1e-5, verbose=0)
+
+
 def _restore_best_after_interrupt(model, folder) -> None:
     best = folder / BEST_MODEL if folder is not None else None
     if best is not None and best.exists():
@@ -425,11 +464,11 @@ def train(
     resume_from = resume_from or {}
     history = {key: list(values) for key, values in resume_from.get("history", {}).items()}
     stopper = _early_stopper(model, folder, patience, resume_from)
-    progress = _KeepProgress(folder, history, stopper, resume_from.get("seconds", 0.0))
+    plateau = _learning_rate_halver(resume_from)
+    progress = _KeepProgress(folder, history, stopper, plateau, resume_from.get("seconds", 0.0))
     callbacks = [
         *([warmup] if warmup is not None else []),
-        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=0,
-                                          min_lr=1e-5, verbose=0),
+        plateau,
         stopper,
         progress,  # after the stopper, so it saves the stopper's updated state
     ]

@@ -244,8 +244,31 @@ def test_resumed_training_continues_where_it_stopped(data, tmp_path):
                    resume_from=progress, verbose=0)
     assert second.epochs_run == 4
     assert second.history["val_loss"][:2] == first.history["val_loss"]
+    assert progress["learning_rate_plateau"]["best"] == pytest.approx(min(first.history["val_loss"]))
     assert training.read_progress(tmp_path)["epochs_done"] == 4
     assert second.seconds >= first.seconds
+
+
+def _first_epoch_after_resume_halves_the_rate(progress, val_loss):
+    """Run the resumed rate-halving callback through one epoch; return the rate after it."""
+    model = compile_model(tiny_model("baseline", tiny_vectorizers()), learning_rate=0.002)
+    halver = training._learning_rate_halver(progress)
+    halver.set_model(model)
+    halver.on_train_begin()
+    halver.on_epoch_end(0, {"val_loss": val_loss})
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+def test_a_resumed_run_remembers_when_to_halve_the_learning_rate():
+    """The first epoch after --resume is judged against the best loss before it, not forgotten."""
+    saved = {"learning_rate_plateau": {"best": 2.0, "wait": 0, "cooldown_counter": 0},
+             "early_stopping": {"best": 2.0, "wait": 0, "best_epoch": 3}}
+    assert _first_epoch_after_resume_halves_the_rate(saved, 2.1) == pytest.approx(0.001)
+    assert _first_epoch_after_resume_halves_the_rate(saved, 1.9) == pytest.approx(0.002)
+    # progress.json from before the rate's state was saved: early stopping's best stands in.
+    older = {"early_stopping": saved["early_stopping"]}
+    assert _first_epoch_after_resume_halves_the_rate(older, 2.1) == pytest.approx(0.001)
+    assert _first_epoch_after_resume_halves_the_rate({}, 2.1) == pytest.approx(0.002)  # fresh
 
 
 def test_clear_checkpoints_removes_an_earlier_runs_files(tmp_path):
