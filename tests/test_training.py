@@ -249,7 +249,7 @@ def test_resumed_training_continues_where_it_stopped(data, tmp_path):
     assert second.seconds >= first.seconds
 
 
-def _first_epoch_after_resume_halves_the_rate(progress, val_loss):
+def _rate_after_the_first_resumed_epoch(progress, val_loss):
     """Run the resumed rate-halving callback through one epoch; return the rate after it."""
     model = compile_model(tiny_model("baseline", tiny_vectorizers()), learning_rate=0.002)
     halver = training._learning_rate_halver(progress)
@@ -263,12 +263,12 @@ def test_a_resumed_run_remembers_when_to_halve_the_learning_rate():
     """The first epoch after --resume is judged against the best loss before it, not forgotten."""
     saved = {"learning_rate_plateau": {"best": 2.0, "wait": 0, "cooldown_counter": 0},
              "early_stopping": {"best": 2.0, "wait": 0, "best_epoch": 3}}
-    assert _first_epoch_after_resume_halves_the_rate(saved, 2.1) == pytest.approx(0.001)
-    assert _first_epoch_after_resume_halves_the_rate(saved, 1.9) == pytest.approx(0.002)
+    assert _rate_after_the_first_resumed_epoch(saved, 2.1) == pytest.approx(0.001)
+    assert _rate_after_the_first_resumed_epoch(saved, 1.9) == pytest.approx(0.002)
     # progress.json from before the rate's state was saved: early stopping's best stands in.
     older = {"early_stopping": saved["early_stopping"]}
-    assert _first_epoch_after_resume_halves_the_rate(older, 2.1) == pytest.approx(0.001)
-    assert _first_epoch_after_resume_halves_the_rate({}, 2.1) == pytest.approx(0.002)  # fresh
+    assert _rate_after_the_first_resumed_epoch(older, 2.1) == pytest.approx(0.001)
+    assert _rate_after_the_first_resumed_epoch({}, 2.1) == pytest.approx(0.002)  # fresh
 
 
 def test_clear_checkpoints_removes_an_earlier_runs_files(tmp_path):
