@@ -260,23 +260,29 @@ class LinearWarmUp(keras.callbacks.Callback):
             self.model.optimizer.learning_rate = self.target * min(1.0, (step + 1) / self.steps)
 
 
-class _ResumableEarlyStopping(keras.callbacks.EarlyStopping):
-    """EarlyStopping that can start from a saved state (best loss, epochs waited)."""
+class _ResumesFromState:
+    """Mixin for a Keras callback that continues a resumed run from saved attributes.
+
+    Keras resets a callback's memory (best loss, epochs waited…) when training starts;
+    ``state`` (names → values, as saved in ``progress.json``) is set again right after.
+    """
 
     def __init__(self, state: dict | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.saved_state = state
+        self.saved_state = state or {}
 
     def on_train_begin(self, logs=None):
         super().on_train_begin(logs)
-        if self.saved_state:
-            self.best = self.saved_state["best"]
-            self.wait = self.saved_state["wait"]
-            self.best_epoch = self.saved_state["best_epoch"]
-            self.best_weights = self.saved_state["best_weights"]  # of the best checkpoint
+        for name, value in self.saved_state.items():
+            setattr(self, name, value)
 
 
-class _ResumableReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
+class _ResumableEarlyStopping(_ResumesFromState, keras.callbacks.EarlyStopping):
+    """EarlyStopping that can start from a saved state (best loss, epochs waited, best
+    epoch and its weights)."""
+
+
+class _ResumableReduceLROnPlateau(_ResumesFromState, keras.callbacks.ReduceLROnPlateau):
     """ReduceLROnPlateau that can start from a saved state (best loss, epochs waited).
 
     Without it a resumed run would forget the best validation loss so far: its first
@@ -284,17 +290,6 @@ class _ResumableReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
     halved when it should (early stopping, which does remember, could then end the run
     before the lower rate ever acted).
     """
-
-    def __init__(self, state: dict | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.saved_state = state
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        if self.saved_state:
-            self.best = self.saved_state["best"]
-            self.wait = self.saved_state["wait"]
-            self.cooldown_counter = self.saved_state.get("cooldown_counter", 0)
 
 
 #: File names inside a run folder written by :func:`train`.
