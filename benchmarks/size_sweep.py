@@ -46,6 +46,8 @@ def parse_args(argv=None):
     parser.add_argument("--embedding-dim", type=int, default=128)
     parser.add_argument("--batches", type=int, nargs="+", default=[64, 128])
     parser.add_argument("--xla", type=int, nargs="+", default=[0, 1], choices=[0, 1])
+    parser.add_argument("--dropouts", type=float, nargs="+", default=[None],
+                        help="dropout rates to time (default: config.ModelConfig's)")
     parser.add_argument("--source-length", type=int, default=10)
     parser.add_argument("--target-length", type=int, default=12)
     parser.add_argument("--warmup", type=int, default=3)
@@ -55,7 +57,7 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def time_one(kind, target_vocab, source_vocab, units, embedding_dim, batch, xla, args):
+def time_one(kind, target_vocab, source_vocab, units, embedding_dim, batch, xla, dropout, args):
     import numpy as np
 
     from course_lib import config, models, training
@@ -64,8 +66,9 @@ def time_one(kind, target_vocab, source_vocab, units, embedding_dim, batch, xla,
                              target_length=args.target_length, source_vocab=source_vocab,
                              target_vocab=target_vocab)
     inputs, labels = synthetic_batch(settings, np.random.default_rng(0))
+    dropout = config.ModelConfig().dropout if dropout is None else dropout
     config.seed_everything(0)
-    model = models.build_model(kind, source_vocab, target_vocab, embedding_dim, units)
+    model = models.build_model(kind, source_vocab, target_vocab, embedding_dim, units, dropout)
     training.compile_model(model, jit_compile=bool(xla))
     start = time.perf_counter()
     for _ in range(args.warmup):
@@ -80,6 +83,7 @@ def time_one(kind, target_vocab, source_vocab, units, embedding_dim, batch, xla,
     tokens = int((labels != 0).sum())
     return {"kind": kind, "target_vocab": target_vocab, "source_vocab": source_vocab,
             "units": units, "embedding_dim": embedding_dim, "batch": batch, "xla": bool(xla),
+            "dropout": dropout,
             "train_step_ms": round(step_s * 1000, 1),
             "tokens_per_s": round(tokens / step_s),
             "warmup_s": round(warmup_s, 1),
@@ -98,17 +102,19 @@ def main(argv=None) -> int:
         source_vocab = args.source_vocab or target_vocab * 3 // 4
         for units in args.units:
             for batch in args.batches:
-                for xla in args.xla:
-                    row = time_one(args.kind, target_vocab, source_vocab, units,
-                                   args.embedding_dim, batch, xla, args)
-                    row.update(device=device, tensorflow=tf.__version__)
-                    print(json.dumps(row), flush=True)
-                    rows.append(row)
+                for dropout in args.dropouts:
+                    for xla in args.xla:
+                        row = time_one(args.kind, target_vocab, source_vocab, units,
+                                       args.embedding_dim, batch, xla, dropout, args)
+                        row.update(device=device, tensorflow=tf.__version__)
+                        print(json.dumps(row), flush=True)
+                        rows.append(row)
     if args.table:
-        print(f"\n{'tgt vocab':>9}{'units':>6}{'batch':>6}{'XLA':>5}{'step ms':>9}"
+        print(f"\n{'tgt vocab':>9}{'units':>6}{'batch':>6}{'dropout':>8}{'XLA':>5}{'step ms':>9}"
               f"{'tokens/s':>10}{'epoch min':>10}{'params':>12}")
         for r in rows:
-            print(f"{r['target_vocab']:>9}{r['units']:>6}{r['batch']:>6}{'on' if r['xla'] else 'off':>5}"
+            print(f"{r['target_vocab']:>9}{r['units']:>6}{r['batch']:>6}{r['dropout']:>8}"
+                  f"{'on' if r['xla'] else 'off':>5}"
                   f"{r['train_step_ms']:>9.1f}{r['tokens_per_s']:>10}{r['epoch_min_estimate']:>10}"
                   f"{r['parameters']:>12,}")
         print("device:", device, "· tensorflow", tf.__version__)
