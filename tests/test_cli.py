@@ -421,3 +421,14 @@ def test_choose_decoding_picks_on_validation_and_says_how(capsys, trained, tmp_p
     chosen = summary["chosen"]
     if chosen["beam"] > 1:  # a beam is chosen only when it beats greedy significantly
         assert summary["best"]["minus_greedy"]["ci"][0] > 0
+
+
+def test_the_demo_trains_without_regularisation_and_with_xla():
+    # Regularised, the demo's models ran into its 12-epoch limit instead of stopping early
+    # (README, "The demo"); XLA only pays on CPU when nothing draws dropout masks.
+    from course_lib import cli
+    from course_lib.runs import RunSettings
+
+    settings = RunSettings(kind="attention", **cli.DEMO_SETTINGS)
+    assert settings.dropout == 0 and settings.label_smoothing == 0
+    assert settings.jit_compile and settings.patience >= 1

@@ -345,3 +345,15 @@ def test_train_step_is_the_step_fit_takes():
     assert hand_loss == pytest.approx(float(fit_loss), abs=1e-5)
     for mine, theirs in zip(by_hand.trainable_weights, by_fit.trainable_weights, strict=True):
         np.testing.assert_allclose(np.asarray(mine), np.asarray(theirs), atol=1e-6)
+
+
+@pytest.mark.parametrize("gpu", [None, "NVIDIA T4"])
+def test_the_gpu_profile_compiles_with_xla_only_where_a_gpu_is_visible(monkeypatch, gpu):
+    # On CPU, XLA draws dropout's random numbers slowly (README, "XLA on CPU"), so the
+    # reference recipe trained on CPU must not compile with it; on a GPU it should.
+    from course_lib import config
+
+    monkeypatch.setattr(config, "gpu_name", lambda: gpu)
+    assert TrainConfig.for_profile("gpu").jit_compile is (gpu is not None)
+    assert TrainConfig.for_profile("gpu").mixed_precision  # applied only on a GPU, by runs
+    assert not TrainConfig.for_profile("cpu").jit_compile
