@@ -85,19 +85,24 @@ def test_epoch_weights_are_verified_and_follow_their_run(trained, tmp_path):
     assert kept_epoch_weights(load_run(folder)) == {}
 
 
-def test_checkpoint_averaging_benchmark_on_validation(capsys, trained, tmp_path, tiny_corpus,
-                                                      monkeypatch):
-    """benchmarks/checkpoint_averaging.py: the mean of one epoch (the best) *is* the best model."""
+def load_benchmark(name, monkeypatch):
+    """The script ``benchmarks/NAME.py`` as a module (its ``main(argv)`` is what it runs)."""
     import importlib.util
     from pathlib import Path
 
-    monkeypatch.setenv("COURSE_DATA", str(tiny_corpus))
     benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
     monkeypatch.syspath_prepend(str(benchmarks))
-    spec = importlib.util.spec_from_file_location("checkpoint_averaging",
-                                                  benchmarks / "checkpoint_averaging.py")
+    spec = importlib.util.spec_from_file_location(name, benchmarks / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_checkpoint_averaging_benchmark_on_validation(capsys, trained, tmp_path, tiny_corpus,
+                                                      monkeypatch):
+    """benchmarks/checkpoint_averaging.py: the mean of one epoch (the best) *is* the best model."""
+    monkeypatch.setenv("COURSE_DATA", str(tiny_corpus))
+    module = load_benchmark("checkpoint_averaging", monkeypatch)
     out = tmp_path / "averaging.json"
     assert module.main([str(trained["attention"]), "--sample", "6", "--windows", "1", "2",
                         "--json", str(out)]) == 0
@@ -109,6 +114,29 @@ def test_checkpoint_averaging_benchmark_on_validation(capsys, trained, tmp_path,
     one = next(row for row in averages if row["candidate"] == same)
     assert one["bleu"] == best["bleu"] and one["minus_best"]["difference"] == 0
     assert any(row["candidate"].startswith("mean of all kept") for row in averages)
+
+
+def test_learning_curve_benchmark_scores_every_kept_epoch(capsys, trained, tmp_path, tiny_corpus,
+                                                          monkeypatch):
+    """benchmarks/learning_curve.py: one row per epoch file; the best epoch's row is the run's model."""
+    from course_lib import significance
+    from course_lib.evaluation import evaluate
+
+    monkeypatch.setenv("COURSE_DATA", str(tiny_corpus))
+    module = load_benchmark("learning_curve", monkeypatch)
+    out = tmp_path / "curve.json"
+    assert module.main([str(trained["attention"]), "--sample", "6", "--json", str(out)]) == 0
+    summary = json.loads(out.read_text(encoding="utf-8"))
+    run = load_run(trained["attention"])
+    assert [row["epoch"] for row in summary["rows"]] == [1, 2]
+    assert [row["val_cross_entropy"] for row in summary["rows"]] == [
+        round(value, 4) for value in run.metadata["history"]["val_cross_entropy"]]
+    pairs, _ = module.validation_sample(run, 6, 1234)
+    table = evaluate(run.translator, pairs).table
+    best_bleu = significance.bootstrap_bleu(list(table.hypothesis), list(table.references)).score
+    best_row = summary["rows"][summary["best_epoch"] - 1]
+    assert best_row["bleu"] == round(best_bleu, 2)
+    assert module.main([str(trained["attention"]), "--weights", str(tmp_path)]) == 1  # no files
 
 
 def test_evaluate_prints_scores_and_writes_translations(capsys, trained, tiny_corpus, tmp_path):
