@@ -20,14 +20,13 @@ Prints a table and one JSON line (``--json FILE`` also writes it).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from choose_decoding import validation_sample  # noqa: E402
+from choose_decoding import print_summary, validation_sample  # noqa: E402
 
 from course_lib.notebook import import_tensorflow_quietly  # noqa: E402
 
@@ -92,9 +91,7 @@ def main(argv=None) -> int:
     run.model.set_weights(best_weights)
     summary = {"run": str(args.run), "kind": run.metadata["kind"], "sample": rule,
                "best_epoch": best_epoch, "kept_epochs": sorted(kept), "rows": rows}
-    print(json.dumps(summary))
-    if args.json:
-        args.json.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    print_summary(summary, args.json)
     return 0
 
 

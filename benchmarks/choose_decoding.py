@@ -42,6 +42,13 @@ def validation_sample(run, size: int, seed: int):
     return pairs, f"validation sources: {rule}"
 
 
+def print_summary(summary: dict, json_path: Path | None) -> None:
+    """Print a benchmark's summary as one JSON line, and write it to ``json_path`` if given."""
+    print(json.dumps(summary))
+    if json_path:
+        json_path.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run", type=Path)
@@ -88,9 +95,7 @@ def main(argv=None) -> int:
             chosen = {"beam": best["beam"], "length_penalty": best["length_penalty"]}
     summary = {"run": str(args.run), "kind": run.metadata["kind"], "sample": rule,
                "sentences": len(greedy), "rows": rows, "best": best, "chosen": chosen}
-    print(json.dumps(summary))
-    if args.json:
-        args.json.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    print_summary(summary, args.json)
     return 0
 
 

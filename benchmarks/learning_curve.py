@@ -19,7 +19,6 @@ Prints a table and one JSON line (``--json FILE`` also writes it).
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
@@ -27,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from choose_decoding import validation_sample  # noqa: E402
+from choose_decoding import print_summary, validation_sample  # noqa: E402
 
 from course_lib.notebook import import_tensorflow_quietly  # noqa: E402
 
@@ -80,9 +79,7 @@ def main(argv=None) -> int:
               f"BLEU {interval.score:6.2f} ({interval.low:.2f}–{interval.high:.2f})", flush=True)
     summary = {"run": str(args.run), "kind": run.metadata["kind"], "sample": rule,
                "best_epoch": run.metadata["final_metrics"]["best_epoch"], "rows": rows}
-    print(json.dumps(summary))
-    if args.json:
-        args.json.write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    print_summary(summary, args.json)
     return 0
 
 
