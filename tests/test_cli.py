@@ -98,6 +98,52 @@ def load_benchmark(name, monkeypatch):
     return module
 
 
+def test_compare_translations_pairs_files_overall_and_by_length(capsys, tmp_path, monkeypatch):
+    """benchmarks/compare_translations.py: the paired test of two `evaluate --out` files."""
+    from course_lib import significance
+    from course_lib.evaluation import score_translations, write_translations
+
+    sources = ["hi .", "i saw tom .", "we like the old red car .",
+               "he said that he would come back to the house tomorrow ."] * 5
+    references = [["hallo ."], ["ich sah tom ."], ["wir mögen das alte rote auto ."],
+                  ["er sagte , dass er morgen zum haus zurückkommen würde ."]] * 5
+    perfect = [refs[0] for refs in references]
+    rough = [" ".join(ref.split()[: max(1, len(ref.split()) // 2)]) for ref in perfect]
+    files = {}
+    for name, hypotheses in {"rough": rough, "perfect": perfect}.items():
+        table = score_translations(sources, hypotheses, references, bootstrap_samples=0).table
+        files[name] = write_translations(tmp_path / f"{name}.tsv", table)
+    module = load_benchmark("compare_translations", monkeypatch)
+    out = tmp_path / "compare.json"
+    assert module.main([f"rough={files['rough']}", f"perfect={files['perfect']}",
+                        "--json", str(out)]) == 0
+    summary = json.loads(out.read_text(encoding="utf-8"))
+    assert summary["sentences"] == 20 and summary["systems"]["perfect"]["bleu"] == 100
+    expected = significance.paired_bootstrap(rough, perfect, references)
+    (difference,) = summary["differences"]
+    assert (difference["a"], difference["b"]) == ("rough", "perfect")
+    assert difference["difference"] == round(expected.difference.score, 2) > 0
+    assert difference["ci"] == [round(expected.difference.low, 2), round(expected.difference.high, 2)]
+    assert set(difference["by_length"]) == set(summary["systems"]["rough"]["by_length"]) == {
+        "1-5", "6-8", "9-12"}
+    assert all(d["difference"] > 0 for d in difference["by_length"].values())
+
+    # the same file twice: no difference at all
+    assert module.main([f"a={files['rough']}", f"b={files['rough']}", "--json", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8"))["differences"][0]["ci"] == [0, 0]
+
+    # files of other sentences, or not written by `evaluate --out`, are refused by name
+    other = tmp_path / "other.tsv"
+    other.write_text(files["rough"].read_text(encoding="utf-8").replace("hi .", "ho ."),
+                     encoding="utf-8")
+    capsys.readouterr()
+    assert module.main([f"rough={files['rough']}", f"other={other}"]) == 1
+    assert "do not translate the same sources" in capsys.readouterr().err
+    other.write_text("english\tgerman\nhi .\thallo .\n", encoding="utf-8")
+    assert module.main([f"rough={files['rough']}", f"other={other}"]) == 1
+    assert "evaluate RUN --pairs PAIRS --out" in capsys.readouterr().err
+
+
 def test_checkpoint_averaging_benchmark_on_validation(capsys, trained, tmp_path, tiny_corpus,
                                                       monkeypatch):
     """benchmarks/checkpoint_averaging.py: the mean of one epoch (the best) *is* the best model."""
