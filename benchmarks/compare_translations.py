@@ -8,9 +8,17 @@ with its hypothesis and its references. For every file: corpus BLEU (multi-refer
 its 95 % bootstrap interval, overall and per English length bucket; for every pair of files:
 B − A with Koehn's (2004) paired bootstrap, overall and per length bucket.
 
+A system may also be a plain file of hypotheses, one line per distinct English source of
+``--pairs`` in the order ``evaluate`` translates them (first appearance): the form in which
+the reference runs' translations are kept in ``results/`` (a model's own output, not a copy
+of the corpus; the sources and references come from ``--pairs``). ``--save-hypotheses DIR``
+writes every system's hypotheses in that form, as ``DIR/NAME.txt``.
+
 Usage::
 
     python benchmarks/compare_translations.py baseline=base.tsv attention=att.tsv [...]
+    python benchmarks/compare_translations.py --pairs splits/test.tsv \
+        baseline=results/reference/baseline/hypotheses-greedy.txt attention=att.tsv
 
 Prints a table and one JSON line (``--json FILE`` also writes it).
 """
@@ -53,6 +61,35 @@ def read_translations(path: Path) -> tuple[list[str], list[str], list[list[str]]
     return ([r[0] for r in body], [r[1] for r in body], [r[2].split(" ||| ") for r in body])
 
 
+def read_pairs_sources(pairs_path: Path, lowercase: bool = True) -> tuple[list[str], list[list[str]]]:
+    """The distinct normalised sources of a pairs file and their references, as ``evaluate``
+    groups them (first appearance, every repeat a further reference)."""
+    from course_lib.data import group_by_source
+    from course_lib.evaluation import read_pairs_file
+    from course_lib.tokenization import normalize
+
+    groups = group_by_source([(normalize(en, lowercase), normalize(de, lowercase))
+                              for en, de in read_pairs_file(pairs_path)])
+    return list(groups), list(groups.values())
+
+
+def read_system(path: Path, pairs: tuple[list[str], list[list[str]]] | None):
+    """A TSV written by ``evaluate --out``, or a hypotheses file read against ``pairs``."""
+    with path.open(encoding="utf-8") as handle:
+        first = handle.readline().rstrip("\n")
+    if first.split("\t") == HEADER or pairs is None:
+        return read_translations(path)
+    sources, references = pairs
+    hypotheses = path.read_text(encoding="utf-8").split("\n")
+    if hypotheses and hypotheses[-1] == "":
+        hypotheses.pop()
+    if len(hypotheses) != len(sources):
+        raise TranslationsFileError(f"{path} has {len(hypotheses)} lines but the pairs file has "
+                                    f"{len(sources)} distinct sources: it was not written for "
+                                    f"those pairs")
+    return sources, hypotheses, references
+
+
 def paired(counts_a: np.ndarray, counts_b: np.ndarray) -> dict:
     """B − A in BLEU on the same sentences, with the paired bootstrap's interval and p."""
     from course_lib import significance
@@ -67,6 +104,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+", metavar="NAME=FILE",
                         help="a system's name and the TSV `evaluate --out` wrote for it")
+    parser.add_argument("--pairs", type=Path,
+                        help="english<TAB>german file the hypotheses files translate")
+    parser.add_argument("--save-hypotheses", type=Path, metavar="DIR",
+                        help="write each system's hypotheses to DIR/NAME.txt")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     named = [item.partition("=") for item in args.files]
@@ -81,9 +122,10 @@ def main(argv=None) -> int:
 
     systems = {}
     try:
+        pairs = read_pairs_sources(args.pairs) if args.pairs else None
         for name, _, path in named:
-            systems[name] = read_translations(Path(path))
-    except (OSError, TranslationsFileError) as error:
+            systems[name] = read_system(Path(path), pairs)
+    except (OSError, ValueError) as error:
         print(f"compare_translations: {error}", file=sys.stderr)
         return 1
     first_name, (sources, _, references) = next(iter(systems.items()))
@@ -92,6 +134,12 @@ def main(argv=None) -> int:
             print(f"compare_translations: {name} and {first_name} do not translate the same "
                   f"sources with the same references in the same order", file=sys.stderr)
             return 1
+
+    if args.save_hypotheses:
+        args.save_hypotheses.mkdir(parents=True, exist_ok=True)
+        for name, (_, hypotheses, _) in systems.items():
+            (args.save_hypotheses / f"{name}.txt").write_text(
+                "".join(h + "\n" for h in hypotheses), encoding="utf-8")
 
     scored = {name: score_translations(sources, hypotheses, references)
               for name, (_, hypotheses, _) in systems.items()}

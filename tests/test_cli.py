@@ -143,6 +143,29 @@ def test_compare_translations_pairs_files_overall_and_by_length(capsys, tmp_path
     assert module.main([f"rough={files['rough']}", f"other={other}"]) == 1
     assert "evaluate RUN --pairs PAIRS --out" in capsys.readouterr().err
 
+    # hypotheses saved as plain files, read back against the pairs file, give the same result
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text("".join(f"{s}\t{r}\n" for s, refs in zip(sources[:4], references[:4],
+                                                              strict=True) for r in refs),
+                     encoding="utf-8")
+    saved = tmp_path / "hypotheses"
+    assert module.main([f"rough={files['rough']}", f"perfect={files['perfect']}",
+                        "--save-hypotheses", str(saved)]) == 0
+    assert (saved / "perfect.txt").read_text(encoding="utf-8").splitlines() == perfect
+    short = tmp_path / "short.txt"   # a hypotheses file of the 4 distinct sources
+    short.write_text("".join(h + "\n" for h in rough[:4]), encoding="utf-8")
+    perfect_short = tmp_path / "perfect_short.txt"
+    perfect_short.write_text("".join(h + "\n" for h in perfect[:4]), encoding="utf-8")
+    assert module.main(["--pairs", str(pairs), f"rough={short}", f"perfect={perfect_short}",
+                        "--json", str(out)]) == 0
+    from_text = json.loads(out.read_text(encoding="utf-8"))
+    assert from_text["sentences"] == 4 and from_text["systems"]["perfect"]["bleu"] == 100
+    expected = significance.paired_bootstrap(rough[:4], perfect[:4], references[:4])
+    assert from_text["differences"][0]["difference"] == round(expected.difference.score, 2)
+    assert module.main(["--pairs", str(pairs), f"rough={short}",
+                        f"perfect={saved / 'perfect.txt'}"]) == 1   # 20 lines, 4 sources
+    assert "has 20 lines but the pairs file has 4 distinct sources" in capsys.readouterr().err
+
 
 def test_checkpoint_averaging_benchmark_on_validation(capsys, trained, tmp_path, tiny_corpus,
                                                       monkeypatch):
