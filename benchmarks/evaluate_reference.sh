@@ -23,10 +23,10 @@ if [ $# -lt 2 ]; then
   echo "usage: bash benchmarks/evaluate_reference.sh RUN NAME [RESULTS_DIR]" >&2
   exit 2
 fi
-run=${1%/}
+run=$(realpath -m "$1")                # absolute: the script works from the repository root
 name=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
-results=${3:-$root/results/reference}/$name
+results=$(realpath -m "${3:-$root/results/reference}")/$name
 python=${PYTHON:-python}
 export TF_CPP_MIN_LOG_LEVEL=${TF_CPP_MIN_LOG_LEVEL:-2}
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from helpers import run_cli
@@ -165,6 +167,26 @@ def test_compare_translations_pairs_files_overall_and_by_length(capsys, tmp_path
     assert module.main(["--pairs", str(pairs), f"rough={short}",
                         f"perfect={saved / 'perfect.txt'}"]) == 1   # 20 lines, 4 sources
     assert "has 20 lines but the pairs file has 4 distinct sources" in capsys.readouterr().err
+
+
+def test_evaluate_reference_refuses_an_unfinished_run_before_writing_anything(tmp_path):
+    """benchmarks/evaluate_reference.sh checks the run first: no results folder, the fix named."""
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "evaluate_reference.sh"
+    run = tmp_path / "runs" / "luong-gpu"
+    run.mkdir(parents=True)
+    (run / "run.json").write_text(json.dumps({"status": "running", "epochs_run": 3}),
+                                  encoding="utf-8")
+    results = tmp_path / "results"
+    env = {**os.environ, "PYTHON": sys.executable}
+    for folder, status in ((run, "running"), (tmp_path / "nothing", "missing")):
+        done = subprocess.run(["bash", str(script), str(folder), "luong", str(results)],
+                              capture_output=True, text=True, env=env, timeout=60)
+        assert done.returncode == 1, done.stderr
+        assert f"not a finished run (run.json: {status})" in done.stderr
+        assert f"python -m course_lib train --out {folder.resolve()} --resume" in done.stderr
+    assert not results.exists() and not (tmp_path / "runs" / "luong-gpu-evaluation").exists()
+    usage = subprocess.run(["bash", str(script), str(run)], capture_output=True, text=True)
+    assert usage.returncode == 2 and usage.stderr.startswith("usage: ")
 
 
 def test_checkpoint_averaging_benchmark_on_validation(capsys, trained, tmp_path, tiny_corpus,
