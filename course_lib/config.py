@@ -34,7 +34,7 @@ REPO_URL = f"https://github.com/{REPO_SLUG}"
 #: Cut a release with ``python tools/release.py X.Y.Z`` (CONTRIBUTING.md): it bumps this,
 #: pyproject's version and the notebooks' set-up cells together and records what the release
 #: holds in ``release.json``; a test fails while ``course_lib/`` or the notebooks differ from it.
-RELEASE = "v0.6.13"
+RELEASE = "v0.6.14"
 PIP_INSTALL_URL = f"git+{REPO_URL}.git@{RELEASE}"
 
 QUICK_ENV = "COURSE_QUICK"

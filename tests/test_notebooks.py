@@ -149,8 +149,17 @@ def test_chapters_contain_no_solutions(name):
                 f"chapters/{name} cell {i} has outputs; {SYNC_HINT}")
 
 
+@pytest.fixture(scope="session")
+def unsolved_home(tmp_path_factory):
+    """The ``COURSE_HOME`` of the chapters run unsolved, shared by them (chapter 5 reuses the
+    baseline chapter 3 trained) but not with the solved notebooks, which nbval may run at
+    the same time on another core (see the root ``conftest.py``)."""
+    return tmp_path_factory.mktemp("unsolved-home")
+
+
 @pytest.mark.once
-def test_chapter_runs_top_to_bottom_with_its_exercises_unsolved(name):
+def test_chapter_runs_top_to_bottom_with_its_exercises_unsolved(name, unsolved_home,
+                                                                 monkeypatch):
     """A learner's notebook must not stop at an open exercise: every check waits (⏳).
 
     Runs ``chapters/<name>`` as a learner gets it (every exercise a stub) in the profile
@@ -159,6 +168,7 @@ def test_chapter_runs_top_to_bottom_with_its_exercises_unsolved(name):
     """
     if not config.quick_mode():
         pytest.skip("runs the chapters in the quick profile only (COURSE_QUICK=1)")
+    monkeypatch.setenv(config.HOME_ENV, str(unsolved_home))   # the kernel inherits it
     nb = T.execute_notebook(ROOT / "chapters" / name)
     for i, cell in enumerate(_code_cells(nb)):
         text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
