@@ -10,7 +10,12 @@ to a worker, whose tests then run there in order:
   order in one kernel, and the notebooks share the quick models they train in
   ``COURSE_HOME`` (``runs.load_or_train`` refuses a folder that another process is
   training into, so two notebooks must never train the same model at the same time);
-* every test file → a scope of its own, so that a module's fixtures are built once.
+* every test file → a scope of its own, so that a module's fixtures are built once;
+* except the export tests, four trainings of 2–4 minutes each: one scope per model kind.
+
+The scopes are handed out heaviest first (``HEAVIEST_FIRST``, from ``--durations`` of a
+CI run), so that the last minutes are not one worker finishing a long scope while the
+other waits.
 
 The chapters run unsolved (``tests/test_notebooks.py``) train their quick models in a
 ``COURSE_HOME`` of their own, so that they never meet the solved notebooks' training.
@@ -39,12 +44,44 @@ def pytest_xdist_auto_num_workers(config):
     return max(1, min(cores, MAX_WORKERS))
 
 
+#: Scopes (node id prefixes) that take longest, longest first; all others follow in the
+#: order pytest collects them. On 2 cores (2026-12-02, seconds of one worker, the other busy):
+#: the chapters run unsolved ~2,100, the solved notebooks ~1,900, the export tests 140–240
+#: each, the grading tests ~700, the command line ~500.
+HEAVIEST_FIRST = (
+    "tests/test_notebooks.py",
+    "solutions/",
+    "tests/test_export.py::test_an_exported_run",
+    "tests/test_assignments.py",
+    "tests/test_cli.py",
+    "tests/test_evaluation_extras.py",
+    "tests/test_models.py",
+    "tests/test_bad_input.py",
+    "tests/test_distribute.py",
+)
+#: Tests that are each a scope of their own (spread over the workers).
+ONE_SCOPE_EACH = ("tests/test_export.py::test_an_exported_run",)
+
+
 def scope_of(nodeid: str) -> str:
-    """The unit of work a test belongs to: its file, or ``solutions`` for a notebook cell."""
+    """The unit of work a test belongs to: its file, ``solutions`` for a notebook cell, or
+    the test itself for the few in ``ONE_SCOPE_EACH``."""
+    if nodeid.startswith(ONE_SCOPE_EACH):
+        return nodeid
     path = nodeid.split("::", 1)[0]
     if path.startswith("solutions/") and path.endswith(".ipynb"):
         return "solutions"
     return path
+
+
+def _rank(nodeid: str) -> int:
+    return next((i for i, prefix in enumerate(HEAVIEST_FIRST) if nodeid.startswith(prefix)),
+                len(HEAVIEST_FIRST))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Heaviest scopes first; the order within a scope (a notebook's cells) is kept."""
+    items.sort(key=lambda item: _rank(item.nodeid))   # sort is stable
 
 
 @pytest.hookimpl(tryfirst=True)   # before pytest-xdist's own choice of scheduler
@@ -52,7 +89,8 @@ def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 
     class ByFileNotebooksTogether(LoadScopeScheduling):
-        """pytest-xdist's ``loadscope`` with the scopes of :func:`scope_of` (largest first)."""
+        """pytest-xdist's ``loadscope`` with the scopes of :func:`scope_of`, in the order of
+        the collected tests (``--no-loadscope-reorder``: heaviest first, see above)."""
 
         def _split_scope(self, nodeid: str) -> str:
             return scope_of(nodeid)
