@@ -44,6 +44,9 @@ def pytest_xdist_auto_num_workers(config):
     return max(1, min(cores, MAX_WORKERS))
 
 
+#: The export tests: four trainings of 2–4 minutes each, a scope each (spread over the workers).
+EXPORT_TRAININGS = "tests/test_export.py::test_an_exported_run"
+
 #: Scopes (node id prefixes) that take longest, longest first; all others follow in the
 #: order pytest collects them. On 2 cores (2026-12-02, seconds of one worker, the other busy):
 #: the chapters run unsolved ~2,100, the solved notebooks ~1,900, the export tests 140–240
@@ -51,7 +54,7 @@ def pytest_xdist_auto_num_workers(config):
 HEAVIEST_FIRST = (
     "tests/test_notebooks.py",
     "solutions/",
-    "tests/test_export.py::test_an_exported_run",
+    EXPORT_TRAININGS,
     "tests/test_assignments.py",
     "tests/test_cli.py",
     "tests/test_evaluation_extras.py",
@@ -59,14 +62,12 @@ HEAVIEST_FIRST = (
     "tests/test_bad_input.py",
     "tests/test_distribute.py",
 )
-#: Tests that are each a scope of their own (spread over the workers).
-ONE_SCOPE_EACH = ("tests/test_export.py::test_an_exported_run",)
 
 
 def scope_of(nodeid: str) -> str:
     """The unit of work a test belongs to: its file, ``solutions`` for a notebook cell, or
-    the test itself for the few in ``ONE_SCOPE_EACH``."""
-    if nodeid.startswith(ONE_SCOPE_EACH):
+    the test itself for an export training."""
+    if nodeid.startswith(EXPORT_TRAININGS):
         return nodeid
     path = nodeid.split("::", 1)[0]
     if path.startswith("solutions/") and path.endswith(".ipynb"):
