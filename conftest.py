@@ -28,6 +28,7 @@ notebook would go to any worker.)
 from __future__ import annotations
 
 import os
+from collections import defaultdict
 
 import pytest
 
@@ -97,3 +98,26 @@ def pytest_xdist_make_scheduler(config, log):
             return scope_of(nodeid)
 
     return ByFileNotebooksTogether(config, log)
+
+
+#: Seconds per scope (setup, call and teardown of its tests, as the workers report them).
+_SECONDS_BY_SCOPE: defaultdict[str, float] = defaultdict(float)
+
+#: How many scopes the closing summary lists (CONTRIBUTING: the CI budget per step).
+SLOWEST_SCOPES_SHOWN = 10
+
+
+def pytest_runtest_logreport(report):
+    """Add each phase's time to its scope (on the controller when pytest-xdist runs)."""
+    _SECONDS_BY_SCOPE[scope_of(report.nodeid)] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The slowest scopes, so that a test that makes CI creep is seen where it is added."""
+    if not _SECONDS_BY_SCOPE:
+        return
+    slowest = sorted(_SECONDS_BY_SCOPE.items(), key=lambda item: -item[1])
+    terminalreporter.write_sep("=", f"{SLOWEST_SCOPES_SHOWN} slowest scopes (one worker's "
+                                    f"seconds; {sum(_SECONDS_BY_SCOPE.values()):,.0f} s in all)")
+    for scope, seconds in slowest[:SLOWEST_SCOPES_SHOWN]:
+        terminalreporter.write_line(f"{seconds:9,.1f} s  {scope}")
