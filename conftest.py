@@ -103,7 +103,7 @@ def pytest_xdist_make_scheduler(config, log):
 #: Seconds per scope (setup, call and teardown of its tests, as the workers report them).
 _SECONDS_BY_SCOPE: defaultdict[str, float] = defaultdict(float)
 
-#: How many scopes the closing summary lists (CONTRIBUTING: the CI budget per step).
+#: How many scopes the closing summary lists.
 SLOWEST_SCOPES_SHOWN = 10
 
 
