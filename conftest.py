@@ -6,11 +6,12 @@ This file sits at the repository root so that it applies to every test pytest ca
 Each test runs on one of several worker processes. The scheduler below sends whole *scopes*
 to a worker, whose tests then run there in order:
 
-* every cell of every solved notebook (nbval) → one scope: a notebook's cells must run in
-  order in one kernel, and the notebooks share the quick models they train in
-  ``COURSE_HOME`` (``runs.load_or_train`` refuses a folder that another process is
-  training into, so two notebooks must never train the same model at the same time);
-* every test file → a scope of its own, so that a module's fixtures are built once;
+* every test file → a scope of its own, so that a module's fixtures are built once (and
+  ``tests/test_notebooks.py`` runs the chapters in order, in one ``COURSE_HOME``: chapter 5
+  reuses chapter 3's baseline, and ``runs.load_or_train`` refuses a folder that another
+  process is training into);
+* every cell of every solved notebook, when they are collected (``python -m pytest
+  solutions/``, nbval) → one scope, for the same reasons;
 * except the export tests, four trainings of 2–4 minutes each: one scope per model kind.
 
 The scopes are handed out heaviest first (``HEAVIEST_FIRST``, from ``--durations`` of a
@@ -18,7 +19,7 @@ CI run), so that the last minutes are not one worker finishing a long scope whil
 other waits.
 
 The chapters run unsolved (``tests/test_notebooks.py``) train their quick models in a
-``COURSE_HOME`` of their own, so that they never meet the solved notebooks' training.
+``COURSE_HOME`` of their own, so that they never meet another test's training.
 
 (``--dist loadgroup`` with ``xdist_group`` marks would say the same, but pytest-xdist 3.8
 records the group in a node id attribute that pytest 9 no longer reads: every cell of a

@@ -8,9 +8,9 @@ Three groups of tests:
 * **The tool itself**, on small notebooks built in ``tmp_path``.
 * **course_lib.checks.run_check** and **course_lib.notebook.setup**.
 
-The solved notebooks are *executed* by nbval, not here (see the ``--nbval`` command in
-the README / CI); the learners' copies in ``chapters/`` are executed here, with their
-exercises unsolved.
+Each chapter is executed once, here: the learner's copy in ``chapters/``, with its exercises
+unsolved, its shared cells compared with the solved notebook's stored outputs as nbval
+would compare them (``python -m pytest solutions/`` runs nbval on the solved ones).
 """
 
 from __future__ import annotations
@@ -152,19 +152,25 @@ def test_chapters_contain_no_solutions(name):
 @pytest.fixture(scope="session")
 def unsolved_home(tmp_path_factory):
     """The ``COURSE_HOME`` of the chapters run unsolved, shared by them (chapter 5 reuses the
-    baseline chapter 3 trained) but not with the solved notebooks, which nbval may run at
-    the same time on another core (see the root ``conftest.py``)."""
+    baseline chapter 3 trained) and by no other test."""
     return tmp_path_factory.mktemp("unsolved-home")
 
 
 @pytest.mark.once
-def test_chapter_runs_top_to_bottom_with_its_exercises_unsolved(name, unsolved_home,
+def test_chapter_runs_unsolved_and_reproduces_the_solved_outputs(name, unsolved_home,
                                                                  monkeypatch):
-    """A learner's notebook must not stop at an open exercise: every check waits (⏳).
+    """One run of ``chapters/<name>`` checks both notebooks of the chapter.
 
-    Runs ``chapters/<name>`` as a learner gets it (every exercise a stub) in the profile
-    in force (``quick`` in CI). No cell may fail, no check may report a wrong answer, and
-    every check cell must say that its exercise is not written yet.
+    The learner's notebook (every exercise a stub) runs top to bottom in the profile in
+    force (``quick`` in CI): no cell may fail, no check may report a wrong answer, and every
+    check cell must say that its exercise is not written yet (⏳). Then every cell it shares
+    with ``solutions/<name>`` and that nbval would check must print what the solved notebook
+    stored (:func:`tools.notebooks.output_differences`: nbval's keys and sanitizers).
+
+    This replaces running the solved notebooks under nbval as well (CI ran every chapter
+    twice): the cells the two notebooks do not share are the exercises and their checks,
+    and ``tests/test_assignments.py`` runs those solved, through every check, for full marks.
+    ``python -m pytest solutions/`` still runs nbval on the solved notebooks themselves.
     """
     if not config.quick_mode():
         pytest.skip("runs the chapters in the quick profile only (COURSE_QUICK=1)")
@@ -175,6 +181,10 @@ def test_chapter_runs_top_to_bottom_with_its_exercises_unsolved(name, unsolved_h
         assert "❌" not in text and "✅" not in text, f"chapters/{name} code cell {i}: {text[:300]}"
         if "checks.check_" in cell.source:
             assert "⏳" in text, f"chapters/{name} code cell {i} did not wait: {text[:300]!r}"
+    patterns = T.sanitize_patterns(ROOT / "tests" / "sanitize.cfg")
+    differences = T.output_differences(nb, _read("solutions", name), patterns)
+    assert not differences, (f"chapters/{name} run unsolved disagrees with the stored outputs "
+                             f"of solutions/{name}:\n" + "\n".join(differences))
 
 
 def test_chapter_is_what_sync_generates(name):
@@ -332,6 +342,41 @@ def test_stderr_outputs_are_found():
             nbformat.v4.new_output("stream", name="stderr", text="W0000 noise\n")]),
     ])
     assert T.stderr_outputs(nb) == [(1, "W0000 noise\n")]
+
+
+def _printing(source: str, text: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_code_cell(source, outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text=text)])
+
+
+def test_output_differences_compares_the_shared_cells_as_nbval_would():
+    """Only shared, checked cells count; the checks and ignored cells are left out, the
+    reference's "Using course_lib's X" line matches the stored "Using your X", and the
+    sanitizers apply to both sides."""
+    patterns = T.sanitize_patterns(ROOT / "tests" / "sanitize.cfg")
+    stored = nbformat.v4.new_notebook(cells=[
+        _printing("print(1)", "1\n"),
+        _printing("def f(): ...", ""),                           # an exercise: sources differ
+        _printing("checks.check_f(f)", "✅ f: all 3 cases pass\n"),
+        _printing("# NBVAL_IGNORE_OUTPUT\nprint(time())", "3.2\n"),
+        _printing("f = yours_or_reference(f)", "Using your f (its check passed).\n"),
+        _printing("plt.plot()", "<Figure size 640x480 with 1 Axes>\n"),
+    ])
+    ran = nbformat.v4.new_notebook(cells=[
+        _printing("print(1)", "1\n"),
+        _printing("def f():\n    raise NotImplementedError", ""),
+        _printing("checks.check_f(f)", "⏳ f: not implemented yet\n"),
+        _printing("# NBVAL_IGNORE_OUTPUT\nprint(time())", "9.9\n"),
+        _printing("f = yours_or_reference(f)",
+                  "Using course_lib's f (your f has not passed its check yet).\n"),
+        _printing("plt.plot()", "<Figure size 800x600 with 2 Axes>\n"),
+    ])
+    assert T.output_differences(ran, stored, patterns) == []
+    ran.cells[0].outputs[0].text = "2\n"
+    problems = T.output_differences(ran, stored, patterns)
+    assert len(problems) == 1 and problems[0].startswith("cell 0 (stdout)"), problems
+    ran.cells[0].outputs = []                                    # a missing output counts too
+    assert len(T.output_differences(ran, stored, patterns)) == 1
 
 
 def test_setup_cell_is_ruff_clean(tmp_path):

@@ -460,6 +460,95 @@ def execute_notebook(path: Path, timeout: int = CELL_TIMEOUT) -> NotebookNode:
     return nb
 
 
+#: nbval's comparison leaves these keys out (images unless ``--nbdime``; widget model ids
+#: are random); :func:`output_differences` does the same.
+NBVAL_UNCOMPARED = ("metadata", "traceback", "prompt_number", "output_type", "name",
+                    "execution_count", "application/vnd.jupyter.widget-view+json",
+                    "image/png", "image/jpeg")
+
+#: The one line a deterministic cell prints differently when the learner's notebook runs
+#: with its exercises unsolved: ``checks.yours_or_reference`` picks the reference and says
+#: so. The solved notebook's stored line is translated before comparing.
+YOURS_USED = re.compile(r"Using your (\w+) \(its check passed\)\.")
+REFERENCE_USED = r"Using course_lib's \1 (your \1 has not passed its check yet)."
+
+
+def sanitize_patterns(path: Path) -> list[tuple[str, str]]:
+    """The ``regex:``/``replace:`` pairs of an nbval sanitize file, in file order."""
+    from nbval.plugin import get_sanitize_patterns
+
+    return get_sanitize_patterns(path.read_text(encoding="utf-8"))
+
+
+def checked_by_nbval(cell: NotebookNode) -> bool:
+    """Whether nbval compares this code cell's outputs (no ``NBVAL_IGNORE_OUTPUT`` /
+    ``NBVAL_SKIP`` comment, no ``nbval-ignore-output`` / ``nbval-skip`` tag)."""
+    from nbval.plugin import find_comment_markers, find_metadata_tags
+
+    options = {"check": True, "skip": False}
+    options.update(find_comment_markers(cell.source))
+    options.update(find_metadata_tags(cell.metadata))
+    return options["check"] and not options["skip"]
+
+
+def _comparable(outputs: list, patterns: Sequence[tuple[str, str]], translate: bool = False
+                ) -> dict[str, list]:
+    """Outputs flattened as nbval compares them: streams merged per name, one list of values
+    per key (``stdout``, ``text/plain`` …), sanitized with ``patterns``."""
+    from nbval.plugin import coalesce_streams
+
+    def clean(value):
+        if not isinstance(value, str):
+            return value
+        if translate:
+            value = YOURS_USED.sub(REFERENCE_USED, value)
+        for regex, replace in patterns:
+            value = re.sub(regex, replace, value)
+        return value
+
+    flat: dict[str, list] = {}
+    for output in coalesce_streams(copy.deepcopy(list(outputs))):
+        if output.output_type == "stream":
+            fields = {output.name: output.text}
+        else:
+            fields = {k: v for k, v in output.items() if k != "data"} | dict(output.get("data", {}))
+        for key, value in fields.items():
+            if key not in NBVAL_UNCOMPARED:
+                flat.setdefault(key, []).append(clean(value))
+    return flat
+
+
+def output_differences(executed: NotebookNode, stored: NotebookNode,
+                       patterns: Sequence[tuple[str, str]]) -> list[str]:
+    """Where a run of the learner's notebook disagrees with the solved notebook's stored outputs.
+
+    ``executed`` is ``chapters/<name>`` just run with its exercises unsolved, ``stored`` the
+    committed ``solutions/<name>``: cell *i* of one is cell *i* of the other (``sync`` keeps
+    the cells). Every code cell whose source is the same in both and whose outputs nbval
+    checks must print what the solved notebook stored, compared as ``pytest --nbval`` would
+    compare it (same sanitizers, same keys). So one run checks both notebooks: the cells
+    left out are the exercises (their sources differ) and the checks (``checks.check_…``:
+    same source, but ✅ solved and ⏳ unsolved), which the grading tests run solved.
+    Returns one line per disagreeing cell; empty when they agree.
+    """
+    problems = []
+    pairs = zip(executed.cells, stored.cells, strict=True)
+    for i, (ran, kept) in enumerate(pairs):
+        if ran.cell_type != "code" or ran.source != kept.source or not checked_by_nbval(kept):
+            continue
+        if "checks.check_" in ran.source:   # an exercise's check: ✅ solved, ⏳ here
+            continue
+        got = _comparable(ran.outputs, patterns)
+        want = _comparable(kept.outputs, patterns, translate=True)
+        if got != want:
+            keys = sorted(set(got) | set(want))
+            differing = [k for k in keys if got.get(k) != want.get(k)]
+            first = differing[0]
+            problems.append(f"cell {i} ({', '.join(differing)}): stored "
+                            f"{str(want.get(first))[:300]!r}, got {str(got.get(first))[:300]!r}")
+    return problems
+
+
 def _executed(path: Path, name: str, if_failed: str) -> NotebookNode | None:
     """``path`` run top to bottom, or ``None`` after printing why it failed and ``if_failed``."""
     try:
